@@ -1,0 +1,158 @@
+"""Cutting cleaned documents into sentence-aware passages that fit the model.
+
+Passage size is counted with the embedding model's own tokenizer, so no passage
+is ever truncated silently at embedding time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .documents import Document
+from .text import CleanText, Span, sentences
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A unit of retrieval with everything needed to cite it.
+
+    `char_start`/`char_end` index the document's decoded text; `line_start` and
+    `line_end` are 1-based lines of the original file. `sentences` holds, per
+    sentence, (start, end) inside `text` and its (line_start, line_end).
+    """
+
+    document: str
+    title: str
+    text: str
+    char_start: int
+    char_end: int
+    line_start: int
+    line_end: int
+    sentences: tuple[tuple[int, int, int, int], ...]
+    tokens: int
+
+
+def chunk(
+    doc: Document,
+    clean: CleanText,
+    count_tokens: TokenCounter,
+    max_tokens: int,
+    overlap: int = 1,
+) -> list[Passage]:
+    """Pack whole sentences into passages of at most `max_tokens` tokens.
+
+    A paragraph break ends a passage once it is half full, so passages follow
+    the author's structure; inside a long paragraph consecutive passages share
+    `overlap` whole sentences, so an answer straddling a cut is not lost.
+    """
+    units = _units(clean, count_tokens, max_tokens)
+    groups: list[list[Span]] = []
+    current: list[tuple[Span, int, int]] = []  # (span, tokens, paragraph)
+    used = 0
+    for span, n, para in units:
+        if current:
+            boundary = para != current[-1][2]
+            if used + n > max_tokens or (boundary and used * 2 >= max_tokens):
+                groups.append([u[0] for u in current])
+                keep = [] if boundary or not overlap else current[-overlap:]
+                # The overlap must leave room for the new sentence.
+                while keep and sum(u[1] for u in keep) + n > max_tokens:
+                    keep = keep[1:]
+                current = list(keep)
+                used = sum(u[1] for u in current)
+        current.append((span, n, para))
+        used += n
+    if current:
+        groups.append([u[0] for u in current])
+    return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, groups, count_tokens, max_tokens)]
+
+
+def _units(clean: CleanText, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[Span, int, int]]:
+    """Sentences (split further where one alone exceeds the limit) with token counts."""
+    spans: list[tuple[Span, int]] = []
+    for p, para in enumerate(clean.paragraphs):
+        for s in sentences(clean.text, para.start, para.end):
+            spans.append((s, p))
+    counts = count_tokens([clean.text[s.start : s.end] for s, _ in spans]) if spans else []
+    units: list[tuple[Span, int, int]] = []
+    for (s, p), n in zip(spans, counts):
+        if n <= max_tokens:
+            units.append((s, n, p))
+        else:
+            units.extend((piece, m, p) for piece, m in _split_long(clean.text, s, count_tokens, max_tokens))
+    return units
+
+
+def _split_long(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[Span, int]]:
+    """Cut an over-long sentence at word boundaries into pieces that fit."""
+    import re
+
+    words = [Span(m.start(), m.end()) for m in re.finditer(r"\S+", text[: span.end]) if m.start() >= span.start]
+    counts = count_tokens([text[w.start : w.end] for w in words])
+    pieces: list[tuple[Span, int]] = []
+    start = None
+    used = 0
+    last_end = span.start
+    for w, n in zip(words, counts):
+        if n > max_tokens:  # a single absurd "word" (a URL, a hash): cut by characters
+            if start is not None:
+                pieces.append((Span(start, last_end), used))
+                start, used = None, 0
+            step = max(1, len(text[w.start : w.end]) * max_tokens // (n + 1))
+            for a in range(w.start, w.end, step):
+                b = min(a + step, w.end)
+                pieces.append((Span(a, b), count_tokens([text[a:b]])[0]))
+            last_end = w.end
+            continue
+        if start is not None and used + n > max_tokens:
+            pieces.append((Span(start, last_end), used))
+            start, used = None, 0
+        if start is None:
+            start = w.start
+        used += n
+        last_end = w.end
+    if start is not None:
+        pieces.append((Span(start, last_end), used))
+    return pieces
+
+
+def _passage(doc: Document, clean: CleanText, spans: list[Span], tokens: int) -> Passage:
+    start, end = spans[0].start, spans[-1].end
+    raw_start, raw_end = clean.raw_span(start, end)
+    sents = []
+    for s in spans:
+        ls, le = clean.lines(s.start, s.end)
+        sents.append((s.start - start, s.end - start, ls, le))
+    return Passage(
+        document=doc.id,
+        title=doc.title,
+        text=clean.text[start:end],
+        char_start=raw_start,
+        char_end=raw_end,
+        line_start=clean.line_of(raw_start),
+        line_end=clean.line_of(raw_end - 1),
+        sentences=tuple(sents),
+        tokens=tokens,
+    )
+
+
+def _fit(
+    text: str, groups: list[list[Span]], count_tokens: TokenCounter, max_tokens: int
+) -> list[tuple[list[Span], int]]:
+    """Count each passage as a whole and halve any that tokenises longer.
+
+    Sentence counts add up to the passage's count for WordPiece and most
+    tokenizers, but not for every one; this check makes the limit a fact.
+    """
+    counts = count_tokens([text[g[0].start : g[-1].end] for g in groups]) if groups else []
+    out: list[tuple[list[Span], int]] = []
+    for g, n in zip(groups, counts):
+        if n <= max_tokens or len(g) == 1:
+            out.append((g, n))
+        else:
+            half = len(g) // 2
+            out.extend(_fit(text, [g[:half], g[half:]], count_tokens, max_tokens))
+    return out

@@ -1,0 +1,107 @@
+"""The `qa` command: `qa index` builds or updates the index, `qa ask` answers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+from .errors import QAError
+from .settings import DEFAULT_MODEL, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Ask questions of a folder of documents; every answer is a cited passage.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build the index, or update it after texts were added, changed or removed")
+    p.add_argument("--documents", default="documents", help="folder of .txt and .md files (default: documents)")
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"sentence-transformers model name or local path (default: {DEFAULT_MODEL})")
+    p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens, help="passage size limit in model tokens")
+    p.add_argument("--full", action="store_true", help="rebuild everything instead of updating")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("ask", help="answer a question from the index")
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("-k", type=int, default=Settings.k, help="how many passages (default: 5)")
+    p.add_argument("--document", action="append", dest="documents", metavar="ID", help="only search this document (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "index":
+            return _index(args)
+        return _ask(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _index(args: argparse.Namespace) -> int:
+    from .index import build_index
+
+    settings = Settings(documents=Path(args.documents), index=Path(args.index), model=args.model, chunk_tokens=args.chunk_tokens)
+    log = None if args.json else (lambda m: print(m, file=sys.stderr))
+    report = build_index(settings, full=args.full, progress=not args.json, log=log)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 0
+    if report.up_to_date:
+        print(f"Index is up to date: {report.documents} documents, {report.passages} passages ({report.seconds:.1f} s).")
+    else:
+        parts = [f"{len(report.added)} added", f"{len(report.changed)} changed", f"{len(report.removed)} removed", f"{report.unchanged} unchanged"]
+        print(
+            f"Indexed {report.documents} documents into {report.passages} passages "
+            f"({report.embedded} embedded; files: {', '.join(parts)}) in {report.seconds:.1f} s."
+        )
+    for s in report.skipped:
+        print(f"  skipped {s.document}: {s.reason}")
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .search import Searcher
+
+    if args.k < 1:
+        print("error: -k must be at least 1", file=sys.stderr)
+        return 2
+    answer = Searcher(args.index).ask(args.question, k=args.k, documents=args.documents)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    for notice in answer.notices:
+        print(f"note: {notice}")
+    if answer.answer is not None:
+        print(textwrap.fill(answer.answer.sentence, 100))
+        print(f"  — {answer.answer.citation.title} ({answer.answer.citation})\n")
+    else:
+        print("The documents do not seem to answer this. The nearest passages:\n")
+    for h in answer.passages:
+        print(f"[{h.rank}] {h.citation}  score {h.score:.3f}  {h.citation.title}")
+        print(textwrap.indent(textwrap.fill(_mark(h), 100), "    "))
+        for c in h.also_in:
+            print(f"    (same text also at {c})")
+        print()
+    return 0
+
+
+def _mark(h) -> str:
+    return h.text[: h.answer_start] + "»" + h.answer_sentence + "«" + h.text[h.answer_end :]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,542 @@
+"""The index on disk: building and updating it, and loading it back safely.
+
+Layout of the index folder::
+
+    CURRENT            name of the generation being served (replaced atomically)
+    LOCK               held (flock) by the one process writing
+    gen-000007/        one complete generation
+        manifest.json  format version, model identity, settings, documents, checksums
+        vectors.faiss  one vector per passage, row i = line i of passages.jsonl
+        passages.jsonl passage text and citation, one JSON object a line
+        bm25/          keyword index over the same passages (bm25s: .npy + JSON)
+
+Each update writes a whole new generation beside the current one, flushes it,
+and then switches `CURRENT` with one `os.replace`. A crash at any moment leaves
+the previous generation intact and served. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import socket
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import __version__
+from .chunking import Passage, chunk
+from .documents import Document, Skipped, read, scan
+from .embedding import Embedder, ModelIdentity
+from .errors import EmptyCorpus, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch
+from .settings import Settings
+from .lexical import Lexical
+from .store import STORES, FlatStore
+from .text import CLEANER_VERSION, clean, words
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = "LOCK"
+MANIFEST = "manifest.json"
+VECTORS = "vectors.faiss"
+PASSAGES = "passages.jsonl"
+BM25 = "bm25"
+_PREFIX = "gen-"
+# Generations kept after a switch: the current one and one fallback.
+KEEP_GENERATIONS = 2
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` did."""
+
+    documents: int
+    passages: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    embedded: int = 0
+    up_to_date: bool = False
+    full_rebuild_reason: str | None = None
+    generation: str = ""
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [asdict(s) for s in self.skipped]
+        for key in ("added", "changed", "removed"):
+            d[key] = list(d[key])
+        return d
+
+
+@dataclass
+class Generation:
+    """A loaded, checked generation: manifest, passages and their vectors."""
+
+    path: Path
+    manifest: dict
+    passages: list[Passage]
+    store: FlatStore
+    lexical: Lexical
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def model(self) -> ModelIdentity:
+        return ModelIdentity(**self.manifest["model"])
+
+
+# Building -----------------------------------------------------------------------
+
+
+def build_index(
+    settings: Settings | None = None,
+    *,
+    full: bool = False,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    log: Log | None = None,
+) -> BuildReport:
+    """Build the index, or bring it up to date with the documents folder.
+
+    Only new and changed files are read and embedded; when nothing changed the
+    model is not even loaded. A different model or chunking means a full
+    rebuild, which the report says.
+    """
+    settings = settings or Settings()
+    say = log or (lambda message: None)
+    started = time.perf_counter()
+    root = Path(settings.index)
+    root.mkdir(parents=True, exist_ok=True)
+    with IndexLock(root):
+        sources = scan(settings.documents)
+        if not sources:
+            raise EmptyCorpus(
+                f"No .txt or .md files in {settings.documents}. Put some texts there and run: qa index"
+            )
+        previous = _latest_quietly(root)
+        reason = _full_rebuild_reason(previous, settings, full)
+        plan = _plan(previous, sources, rebuild=reason is not None)
+        if previous is not None and reason is None and not plan.todo and not plan.removed:
+            return BuildReport(
+                documents=len(plan.unchanged),
+                passages=len(previous.passages),
+                skipped=tuple(plan.kept_skips),
+                seconds=time.perf_counter() - started,
+                unchanged=len(plan.unchanged),
+                up_to_date=True,
+                generation=previous.name,
+            )
+        embedder = embedder or Embedder(settings.model)
+        identity = embedder.identity()
+        if previous is not None and reason is None and previous.model.sha256 != identity.sha256:
+            reason = "the model's weights changed"
+            plan = _plan(previous, sources, rebuild=True)
+        if reason and previous is not None:
+            say(f"Full rebuild: {reason}.")
+        old_docs = previous.manifest["documents"] if previous is not None else {}
+        added, changed, removed, unchanged, todo = plan.added, plan.changed, plan.removed, plan.unchanged, plan.todo
+        kept_skips = plan.kept_skips
+        max_tokens = min(settings.chunk_tokens, identity.max_tokens)
+
+        docs, skipped = [], list(kept_skips)
+        for s in todo:
+            got = read(s)
+            (docs if isinstance(got, Document) else skipped).append(got)
+        vocabulary = embedder.vocabulary()
+        for d in docs:
+            vocabulary.update(words(d.text))
+        new_passages: list[Passage] = []
+        for d in docs:
+            cleaned = clean(d.text, vocabulary.__contains__)
+            found = chunk(d, cleaned, embedder.count_tokens, max_tokens, settings.overlap_sentences)
+            if not found:
+                skipped.append(Skipped(d.id, "no sentences found after cleaning"))
+            new_passages.extend(found)
+        docs = [d for d in docs if any(p.document == d.id for p in new_passages)]
+
+        # Vectors of unchanged documents are carried over; texts already embedded
+        # in the previous generation are reused instead of embedded again.
+        unchanged_set = set(unchanged)
+        keep_rows = [i for i, p in enumerate(previous.passages) if p.document in unchanged_set] if unchanged else []
+        known: dict[str, int] = {}
+        if previous is not None and previous.model.sha256 == identity.sha256:
+            for i, p in enumerate(previous.passages):
+                known.setdefault(p.text, i)
+        fresh = [p.text for p in new_passages if p.text not in known]
+        say(f"Embedding {len(set(fresh))} passages from {len(docs)} files.")
+        fresh_vectors = embedder.encode(fresh, batch_size=settings.batch_size, progress=progress)
+        by_text = dict(zip(fresh, fresh_vectors))
+        reuse_rows = np.array([known[p.text] for p in new_passages if p.text in known], dtype=np.int64)
+        reused = dict(zip((p.text for p in new_passages if p.text in known), previous.store.vectors(reuse_rows))) if len(reuse_rows) else {}
+        new_vectors = np.array([by_text[p.text] if p.text in by_text else reused[p.text] for p in new_passages], dtype=np.float32).reshape(-1, identity.dimension)
+
+        passages = [previous.passages[i] for i in keep_rows] + new_passages
+        store = FlatStore(identity.dimension)
+        if keep_rows:
+            store.add(previous.store.vectors(np.array(keep_rows, dtype=np.int64)))
+        store.add(new_vectors)
+        documents = {d: old_docs[d] for d in unchanged}
+        for d in docs:
+            documents[d.id] = {
+                "sha256": d.sha256,
+                "title": d.title,
+                "encoding": d.encoding,
+                "passages": sum(1 for p in new_passages if p.document == d.id),
+            }
+        skipped_meta = []
+        hashes = {s.id: s.sha256 for s in sources}
+        for s in skipped:
+            skipped_meta.append({"document": s.document, "reason": s.reason, "sha256": hashes[s.document]})
+        if not passages:
+            raise EmptyCorpus(
+                f"None of the {len(sources)} files in {settings.documents} holds usable text: "
+                + "; ".join(f"{s.document}: {s.reason}" for s in skipped[:5])
+            )
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "model": asdict(identity),
+            "chunking": _chunking(settings),
+            "store": {"kind": FlatStore.kind},
+            "documents": dict(sorted(documents.items())),
+            "skipped": sorted(skipped_meta, key=lambda s: s["document"]),
+            "counts": {"documents": len(documents), "passages": len(passages), "vectors": len(store)},
+            "versions": _versions(),
+        }
+        name = _write_generation(root, manifest, passages, store)
+        _cleanup(root, keep=name)
+        return BuildReport(
+            documents=len(documents),
+            passages=len(passages),
+            skipped=tuple(sorted(skipped, key=lambda s: s.document)),
+            seconds=time.perf_counter() - started,
+            added=tuple(added),
+            changed=tuple(changed),
+            removed=tuple(removed),
+            unchanged=len(unchanged),
+            embedded=len(set(fresh)),
+            full_rebuild_reason=reason if previous is not None else None,
+            generation=name,
+        )
+
+
+@dataclass
+class _Plan:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    todo: list = field(default_factory=list)
+    kept_skips: list[Skipped] = field(default_factory=list)
+
+
+def _plan(previous: Generation | None, sources: list, rebuild: bool) -> _Plan:
+    """Compare the folder with the previous manifest by content hash."""
+    plan = _Plan()
+    old_docs = previous.manifest["documents"] if previous is not None else {}
+    old_skipped = {s["document"]: s for s in previous.manifest["skipped"]} if previous is not None else {}
+    for s in sources:
+        same = (old_docs.get(s.id) or old_skipped.get(s.id) or {}).get("sha256") == s.sha256
+        if same and not rebuild:
+            if s.id in old_docs:
+                plan.unchanged.append(s.id)
+            else:
+                plan.kept_skips.append(Skipped(s.id, old_skipped[s.id]["reason"]))
+            continue
+        plan.todo.append(s)
+        if not same:
+            (plan.changed if s.id in old_docs or s.id in old_skipped else plan.added).append(s.id)
+    ids = {s.id for s in sources}
+    plan.removed = sorted((set(old_docs) | set(old_skipped)) - ids)
+    if rebuild:
+        # Everything is re-read; nothing is carried over from the old generation.
+        plan.unchanged = []
+    return plan
+
+
+def _chunking(settings: Settings) -> dict:
+    return {
+        "chunk_tokens": settings.chunk_tokens,
+        "overlap_sentences": settings.overlap_sentences,
+        "cleaner_version": CLEANER_VERSION,
+    }
+
+
+def _full_rebuild_reason(previous: Generation | None, settings: Settings, full: bool) -> str | None:
+    if previous is None:
+        return "no index yet"
+    if full:
+        return "--full was asked for"
+    if previous.manifest["model"]["name"] != settings.model:
+        return f"the model changed from {previous.manifest['model']['name']} to {settings.model}"
+    if previous.manifest["chunking"] != _chunking(settings):
+        return "the chunking settings changed"
+    return None
+
+
+def _versions() -> dict:
+    out = {"qa": __version__, "python": platform.python_version()}
+    for dist in ("faiss-cpu", "sentence-transformers", "torch", "transformers", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _write_generation(root: Path, manifest: dict, passages: list[Passage], store: FlatStore) -> str:
+    number = max([_number(p.name) for p in _generations(root)] + [0]) + 1
+    name = f"{_PREFIX}{number:06d}"
+    tmp = root / f".{name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    store.save(tmp / VECTORS)
+    with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
+        for p in passages:
+            fh.write(json.dumps(_passage_row(p), ensure_ascii=False) + "\n")
+    (tmp / BM25).mkdir()
+    Lexical.build([p.text for p in passages]).save(tmp / BM25)
+    manifest = dict(manifest, generation=name)
+    files = sorted(f.relative_to(tmp).as_posix() for f in tmp.rglob("*") if f.is_file())
+    manifest["files"] = {f: {"sha256": _sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in files}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    for f in files + [MANIFEST]:
+        _fsync(tmp / f)
+    _fsync_dir(tmp / BM25)
+    _fsync_dir(tmp)
+    os.replace(tmp, root / name)
+    _fsync_dir(root)
+    pointer = root / f".{CURRENT}.tmp-{os.getpid()}"
+    pointer.write_text(name + "\n", encoding="utf-8")
+    _fsync(pointer)
+    os.replace(pointer, root / CURRENT)
+    _fsync_dir(root)
+    return name
+
+
+def _cleanup(root: Path, keep: str) -> None:
+    """Drop leftovers of crashed runs and all but the newest KEEP_GENERATIONS."""
+    for p in root.iterdir():
+        if p.name.startswith(".") and ".tmp-" in p.name:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    gens = sorted(_generations(root), key=lambda p: _number(p.name), reverse=True)
+    survivors = [g for g in gens if _number(g.name) <= _number(keep)][:KEEP_GENERATIONS]
+    for g in gens:
+        if g not in survivors:
+            shutil.rmtree(g, ignore_errors=True)
+
+
+def _passage_row(p: Passage) -> dict:
+    row = asdict(p)
+    row["sentences"] = [list(s) for s in p.sentences]
+    return row
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:  # some filesystems refuse fsync on directories
+        pass
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# Loading ------------------------------------------------------------------------
+
+
+def _generations(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if p.is_dir() and p.name.startswith(_PREFIX) and p.name[len(_PREFIX):].isdigit()]
+
+
+def _number(name: str) -> int:
+    return int(name[len(_PREFIX):])
+
+
+def current_name(root: Path) -> str | None:
+    """The generation `CURRENT` points at, or None."""
+    try:
+        return (Path(root) / CURRENT).read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def load(root: Path) -> Generation:
+    """The current generation, checked; falls back to an older good one with a warning."""
+    root = Path(root)
+    gens = sorted(_generations(root), key=lambda p: _number(p.name), reverse=True)
+    name = current_name(root)
+    if name is None and not gens:
+        raise IndexNotFound(f"No index in {root}. Build it with: qa index --index {root}")
+    order = [root / name] if name else []
+    order += [g for g in gens if name is None or _number(g.name) < _number(name)]
+    problems = []
+    for path in order:
+        try:
+            gen = load_generation(path)
+        except IndexCorrupt as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            warnings.warn(
+                f"The current index generation is damaged ({problems[0]}); serving the earlier generation "
+                f"{gen.name}. Run `qa index --index {root}` to repair it.",
+                stacklevel=2,
+            )
+        return gen
+    raise IndexCorrupt(
+        f"No usable index generation in {root}: {'; '.join(problems) or 'none found'}. "
+        f"Rebuild it with: qa index --full --index {root}"
+    )
+
+
+def _latest_quietly(root: Path) -> Generation | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return load(root)
+        except (IndexNotFound, IndexCorrupt):
+            return None
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path / MANIFEST} is missing") from None
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"{path / MANIFEST} cannot be read ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"{path / MANIFEST} is not a JSON object")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexCorrupt(
+            f"{path} has index format {version!r}; this version of qa reads format {FORMAT_VERSION}. "
+            "Rebuild it with: qa index --full"
+        )
+    return manifest
+
+
+def check_files(path: Path, manifest: dict) -> None:
+    """Every file present, with the size and checksum the manifest recorded."""
+    files = manifest.get("files", {})
+    for name in (VECTORS, PASSAGES):
+        if name not in files:
+            raise IndexCorrupt(f"{path / MANIFEST} does not list {name}")
+    for name, expected in files.items():
+        f = path / name
+        if not f.is_file():
+            raise IndexCorrupt(f"{f} is missing")
+        if f.stat().st_size != expected["bytes"] or _sha256(f) != expected["sha256"]:
+            raise IndexCorrupt(f"{f} does not match its checksum (truncated or modified)")
+
+
+def load_generation(path: Path) -> Generation:
+    manifest = read_manifest(path)
+    try:
+        check_files(path, manifest)
+        store_kind = manifest["store"]["kind"]
+        if store_kind not in STORES:
+            raise IndexCorrupt(f"{path} uses the unknown vector store {store_kind!r}")
+        store = STORES[store_kind].load(path / VECTORS)
+        passages = list(_read_passages(path / PASSAGES))
+        lexical = Lexical.load(path / BM25)
+        counts = manifest["counts"]
+        dim = manifest["model"]["dimension"]
+    except IndexCorrupt:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
+        raise IndexCorrupt(f"{path} cannot be loaded ({type(exc).__name__}: {exc})") from None
+    if not (len(store) == len(passages) == len(lexical) == counts["passages"] == counts["vectors"]):
+        raise IndexCorrupt(
+            f"{path} holds {len(store)} vectors and {len(passages)} passages; the manifest says {counts['passages']}"
+        )
+    if store.dimension != dim:
+        raise IndexCorrupt(f"{path} holds vectors of dimension {store.dimension}; the manifest says {dim}")
+    return Generation(path=path, manifest=manifest, passages=passages, store=store, lexical=lexical)
+
+
+def _read_passages(path: Path) -> Iterator[Passage]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            row["sentences"] = tuple(tuple(s) for s in row["sentences"])
+            yield Passage(**row)
+
+
+def check_model(gen: Generation, identity: ModelIdentity) -> None:
+    """Refuse to search vectors made by another model."""
+    built = gen.model
+    if built.dimension != identity.dimension or built.sha256 != identity.sha256:
+        raise ModelMismatch(
+            f"The index in {gen.path.parent} was built with the model {built.name} "
+            f"(dimension {built.dimension}); the model {identity.name} (dimension {identity.dimension}) "
+            f"makes other vectors. Rebuild with: qa index --full --model {identity.name} --index {gen.path.parent}"
+        )
+
+
+# The one writer -----------------------------------------------------------------
+
+
+class IndexLock:
+    """An exclusive flock on index/LOCK; the kernel releases it if the holder dies."""
+
+    def __init__(self, root: Path):
+        self.path = Path(root) / LOCK
+        self._fd: int | None = None
+
+    def __enter__(self) -> "IndexLock":
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+            finally:
+                os.close(fd)
+            raise IndexLocked(
+                f"The index in {self.path.parent} is being updated by {holder}. Wait for it to finish and try again."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,43 @@
+"""One frozen `Settings` object: CLI flags and UI controls map onto its fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live and how text becomes vectors.
+
+    `model`, `chunk_tokens` and `overlap_sentences` shape the vectors, so they
+    are written into the index manifest; when an index is loaded the manifest
+    wins, and a conflicting explicit value is an error.
+    """
+
+    documents: Path = Path("documents")
+    index: Path = Path("index")
+    model: str = DEFAULT_MODEL
+    # Passages are packed with whole sentences up to this many model tokens
+    # (never more than the model's own limit, so nothing is truncated).
+    chunk_tokens: int = 128
+    # Whole sentences repeated from the previous passage when a paragraph is split.
+    overlap_sentences: int = 1
+    k: int = 5
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "documents", Path(self.documents))
+        object.__setattr__(self, "index", Path(self.index))
+        if self.chunk_tokens < 16:
+            raise ValueError("chunk_tokens must be at least 16")
+        if self.overlap_sentences < 0:
+            raise ValueError("overlap_sentences must be 0 or more")
+        if self.k < 1:
+            raise ValueError("k must be at least 1")
+
+    def with_(self, **changes: object) -> "Settings":
+        """A copy with some fields changed (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,48 @@
+"""Shared fixtures: one real model per test session, real files in temp dirs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "documents"
+COURT = "003_d8ae16575e47e84d.txt"
+UN = "000_83f135e51c9c124e.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from qa.embedding import Embedder
+
+    e = Embedder()
+    e.model  # load once for the whole session
+    return e
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """A fresh copy of the sample documents."""
+    target = tmp_path / "documents"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, embedder):
+    """The sample corpus indexed once; tests must not modify it."""
+    import qa
+
+    base = tmp_path_factory.mktemp("sample")
+    settings = qa.Settings(documents=SAMPLES, index=base / "index")
+    report = qa.build_index(settings, embedder=embedder)
+    return settings, report
+
+
+@pytest.fixture(scope="session")
+def searcher(sample_index, embedder):
+    import qa
+
+    return qa.Searcher(sample_index[0].index, embedder=embedder)

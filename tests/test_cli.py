@@ -1,0 +1,65 @@
+import json
+
+import pytest
+
+from qa.cli import main
+
+from conftest import COURT
+
+
+def test_index_then_ask_json(docs, tmp_path, capsys, embedder):
+    index = tmp_path / "index"
+    assert main(["index", "--documents", str(docs), "--index", str(index), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"documents", "passages", "skipped", "seconds"} <= set(report)
+    assert report["documents"] == 2 and report["skipped"] == []
+
+    assert main(["ask", "Who chairs the Military Chamber?", "--index", str(index), "-k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"question", "answer", "passages"}
+    assert set(out["answer"]) >= {"sentence", "document", "title", "line_start", "line_end"}
+    assert "Aziz Seyidov" in out["answer"]["sentence"] and out["answer"]["document"] == COURT
+    assert len(out["passages"]) == 2
+    for p in out["passages"]:
+        assert set(p) >= {"rank", "score", "text", "document", "title", "line_start", "line_end", "char_start", "char_end", "answer_sentence"}
+        assert p["answer_sentence"] in p["text"]
+
+
+def test_readable_answer(sample_index, capsys):
+    assert main(["ask", "When was the law on combating human trafficking adopted?", "--index", str(sample_index[0].index)]) == 0
+    out = capsys.readouterr().out
+    assert "28th of June 2005" in out.split("\n\n")[0]
+    assert f"{COURT}, line 17" in out
+
+
+def test_off_topic_json_has_null_answer(sample_index, capsys):
+    assert main(["ask", "Who won the 2018 World Cup?", "--index", str(sample_index[0].index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["answer"] is None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["ask", "anything", "--index", "{tmp}/none"], "qa index"),
+        (["ask", "   ", "--index", "{index}"], "empty"),
+        (["ask", "x", "-k", "0", "--index", "{index}"], "at least 1"),
+        (["index", "--documents", "{tmp}/empty", "--index", "{tmp}/i"], "No .txt or .md files"),
+        (["index", "--documents", "{tmp}/missing", "--index", "{tmp}/i"], "does not exist"),
+    ],
+)
+def test_errors_are_one_line_and_non_zero(argv, message, tmp_path, sample_index, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = [a.format(tmp=tmp_path, index=sample_index[0].index) for a in argv]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_help_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, qa.cli\ntry:\n    qa.cli.main(['--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("False False")
