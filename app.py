@@ -1,0 +1,148 @@
+"""The web page: `python app.py`. Widgets and wiring only; the work is done by `qa`."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from pathlib import Path
+
+import gradio as gr
+
+import qa
+from qa.chat import add_files, example_questions, render_answer
+
+QUEUE_SIZE = 32  # questions waiting at most; more are refused rather than piling up
+CONCURRENCY = 2  # one per core
+
+
+def build_demo(settings: qa.Settings) -> gr.Blocks:
+    state: dict = {"searcher": None}
+
+    def searcher() -> qa.Searcher:
+        if state["searcher"] is None:
+            state["searcher"] = qa.Searcher(settings.index)
+        return state["searcher"]
+
+    def status() -> str:
+        try:
+            gen = searcher().generation
+        except qa.QAError as exc:
+            return f"⚠️ {html.escape(str(exc))}"
+        counts = gen.manifest["counts"]
+        return f"{counts['documents']} documents, {counts['passages']} passages · index {gen.name} built {gen.manifest['created']}"
+
+    def documents() -> list[str]:
+        try:
+            return searcher().documents()
+        except qa.QAError:
+            return []
+
+    def respond(message: str, history: list, k: int, only: list[str] | None):
+        history = list(history or [])
+        if not message or not message.strip():
+            gr.Warning("Type a question first.")
+            return history, message
+        history.append({"role": "user", "content": html.escape(message)})
+        try:
+            answer = searcher().ask(message, k=int(k), documents=only or None)
+            reply = render_answer(answer, settings.documents)
+        except qa.QAError as exc:
+            reply = f"⚠️ {html.escape(str(exc))}"
+        history.append({"role": "assistant", "content": reply})
+        return history, ""
+
+    def ask(question: str, k: int = 5) -> dict:
+        """The same structured result as `qa ask --json`."""
+        try:
+            return searcher().ask(question, k=int(k)).to_dict()
+        except qa.QAError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def upload(files: list[str] | None, progress=gr.Progress()):
+        if not files:
+            return "Choose one or more .txt or .md files first.", gr.update(), status()
+        progress(0.1, desc="Saving files")
+        results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files])
+        lines = [
+            f"✅ added `{html.escape(r.name)}`" if r.ok else f"❌ `{html.escape(r.original)}`: {html.escape(r.error)}"
+            for r in results
+        ]
+        if any(r.ok for r in results):
+            progress(0.3, desc="Updating the index")
+            try:
+                report = qa.build_index(settings)
+                lines.append(
+                    f"Index updated: {len(report.added)} added, {len(report.changed)} changed, "
+                    f"{len(report.removed)} removed; {report.embedded} passages embedded in {report.seconds:.1f} s."
+                )
+                lines += [f"skipped `{html.escape(s.document)}`: {html.escape(s.reason)}" for s in report.skipped]
+            except qa.QAError as exc:
+                lines.append(f"⚠️ {html.escape(str(exc))}")
+        return "\n\n".join(lines), gr.update(choices=documents()), status()
+
+    try:
+        titles = [d["title"] for d in searcher().generation.manifest["documents"].values()]
+    except qa.QAError:
+        titles = []
+    examples = example_questions(settings.documents, titles)
+    with gr.Blocks(title="Ask the documents") as demo:
+        gr.Markdown("## Ask the documents\nAnswers are passages quoted from your documents, each with file and line numbers.")
+        info = gr.Markdown(status, elem_id="index-status")
+        chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=True, buttons=["copy"])
+        with gr.Row():
+            box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=8, elem_id="question", autofocus=True)
+            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+        if examples:
+            gr.Examples(examples, inputs=box, label="Try")
+        with gr.Accordion("Options", open=False):
+            k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to show (k)")
+            only = gr.Dropdown(choices=documents(), multiselect=True, label="Only these documents (empty: all)", elem_id="only")
+        with gr.Accordion("Add texts", open=False):
+            files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files", elem_id="upload")
+            add = gr.Button("Add to documents and update the index", elem_id="add")
+            added = gr.Markdown(elem_id="upload-status")
+        box.submit(respond, [box, chat, k, only], [chat, box], api_visibility="private")
+        send.click(respond, [box, chat, k, only], [chat, box], api_visibility="private")
+        add.click(upload, [files], [added, only, info], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def prepare(settings: qa.Settings) -> None:
+    """Build or update the index before serving, with progress in the terminal."""
+    try:
+        report = qa.build_index(settings, progress=True, log=lambda m: print(m, flush=True))
+    except qa.EmptyCorpus as exc:
+        print(f"warning: {exc} You can add texts from the page.", file=sys.stderr)
+        return
+    if report.up_to_date:
+        print(f"Index is up to date: {report.documents} documents, {report.passages} passages.")
+    else:
+        print(f"Indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f} s.")
+    for s in report.skipped:
+        print(f"  skipped {s.document}: {s.reason}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Ask questions of a folder of documents in the browser.")
+    parser.add_argument("--documents", default="documents")
+    parser.add_argument("--index", default="index")
+    parser.add_argument("--model", default=qa.DEFAULT_MODEL)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model)
+    try:
+        prepare(settings)
+    except qa.QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    demo = build_demo(settings)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    demo.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", show_error=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

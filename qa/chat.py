@@ -1,0 +1,185 @@
+"""What the web page needs from the library: safe rendering of answers, and adding texts.
+
+Document text is untrusted. Everything taken from a document is HTML-escaped
+and Markdown-escaped here before it reaches the page, so a document holding
+`<script>` or a `javascript:` link is shown as those characters and nothing runs.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .documents import MAX_BYTES, SUPPORTED_SUFFIXES, decode
+from .search import Answer, Hit
+
+_SURROUNDING_LINES = 4
+
+
+def escape(text: str) -> str:
+    """Untrusted text → HTML that displays the same characters, on one source line.
+
+    The reply is one HTML block with no newline characters: Markdown does not
+    parse inside an HTML block until a blank line, so escaping HTML is enough
+    and no document text can end the block and be read as Markdown.
+    """
+    return html.escape(text, quote=True).replace("\r", "").replace("\n", "&#10;")
+
+
+def _passage_html(hit: Hit) -> str:
+    a, b = hit.answer_start, hit.answer_end
+    body = escape(hit.text[:a]) + "<mark>" + escape(hit.text[a:b]) + "</mark>" + escape(hit.text[b:])
+    return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
+
+
+def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> str | None:
+    """The passage's lines of the original file with `lines` more on each side."""
+    path = (Path(documents) / hit.citation.document).resolve()
+    root = Path(documents).resolve()
+    if root not in path.parents or not path.is_file():
+        return None
+    decoded = decode(path.read_bytes())
+    if isinstance(decoded, str):
+        return None
+    all_lines = decoded[0].split("\n")
+    start = max(0, hit.citation.line_start - 1 - lines)
+    end = min(len(all_lines), hit.citation.line_end + lines)
+    return "\n".join(f"{n:>5}  {all_lines[n - 1]}" for n in range(start + 1, end + 1))
+
+
+def render_answer(answer: Answer, documents: Path | None = None) -> str:
+    """The chat reply as one HTML block: the answer sentence with a citation marker, then numbered sources."""
+    out: list[str] = ['<div class="qa-answer">']
+    for notice in answer.notices:
+        out.append(f"<p><em>Note: {escape(notice)}</em></p>")
+    if answer.answer is not None:
+        marker = next((h.rank for h in answer.passages if h.answer_sentence == answer.answer.sentence), 1)
+        c = answer.answer.citation
+        out.append(f'<p class="qa-best"><strong>{escape(answer.answer.sentence)}</strong> <sup>[{marker}]</sup></p>')
+        out.append(f"<p><small>— {escape(c.title)} · <code>{escape(c.document)}</code>, {_lines(c.line_start, c.line_end)}</small></p>")
+        out.append("<p><strong>Sources</strong></p>")
+    else:
+        out.append('<p class="qa-none"><strong>The documents do not seem to answer this question.</strong></p>')
+        out.append("<p>Nearest passages, all weak matches:</p>")
+    for h in answer.passages:
+        c = h.citation
+        weak = " · <em>weak match</em>" if answer.answer is None else ""
+        out.append(
+            f'<div class="qa-source"><p><strong>[{h.rank}] {escape(c.title)}</strong><br>'
+            f"<code>{escape(c.document)}</code>, {_lines(c.line_start, c.line_end)} · score {h.score:.2f}{weak}</p>"
+        )
+        out.append("<blockquote>" + _passage_html(h) + "</blockquote>")
+        for other in h.also_in:
+            out.append(f"<p><small>Same text also in <code>{escape(other.document)}</code>, {_lines(other.line_start, other.line_end)}</small></p>")
+        if documents is not None:
+            context = surrounding(documents, h)
+            if context:
+                out.append(f"<details><summary>Surrounding text in the file</summary><pre>{escape(context)}</pre></details>")
+        out.append("</div>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _lines(a: int, b: int) -> str:
+    return f"line {a}" if a == b else f"lines {a}–{b}"
+
+
+# Adding texts ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The outcome for one uploaded file: saved under `name`, or refused with `error`."""
+
+    original: str
+    name: str | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def safe_name(original: str) -> str | None:
+    """A plain file name inside the documents folder, or None if nothing usable is left."""
+    base = re.split(r"[\\/]", original)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")
+    base = re.sub(r"\s+", " ", base)
+    if not base or base in {".", ".."}:
+        return None
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        return base[:120]
+    return f"{stem[:110]}.{suffix[:10]}"
+
+
+def add_files(documents: Path, files: Iterable[tuple[str, Path]]) -> list[Upload]:
+    """Copy uploaded files (original name, temp path) into `documents`.
+
+    Refuses wrong types, oversize, empty, undecodable and duplicate names, each
+    with a sentence saying why; never overwrites and never writes outside
+    `documents`.
+    """
+    documents = Path(documents)
+    documents.mkdir(parents=True, exist_ok=True)
+    results = []
+    for original, temp in files:
+        name = safe_name(original)
+        if name is None:
+            results.append(Upload(original, None, "the file name is empty after removing unsafe characters"))
+            continue
+        if not name.lower().endswith(SUPPORTED_SUFFIXES):
+            results.append(Upload(original, None, f"only {' and '.join(SUPPORTED_SUFFIXES)} files can be added"))
+            continue
+        size = Path(temp).stat().st_size
+        if size > MAX_BYTES:
+            results.append(Upload(original, None, f"too large ({size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB)"))
+            continue
+        data = Path(temp).read_bytes()
+        decoded = decode(data)
+        if isinstance(decoded, str):
+            results.append(Upload(original, None, decoded))
+            continue
+        if not decoded[0].strip():
+            results.append(Upload(original, None, "empty (no text)"))
+            continue
+        target = documents / name
+        if target.resolve().parent != documents.resolve():
+            results.append(Upload(original, None, "the file name points outside the documents folder"))
+            continue
+        if target.exists():
+            results.append(Upload(original, None, f"a document named {name} already exists; rename the file to add it"))
+            continue
+        fd, tmp = tempfile.mkstemp(dir=documents, prefix=".upload-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            # link() fails if the name appeared meanwhile: never overwrite.
+            os.link(tmp, target)
+        except FileExistsError:
+            results.append(Upload(original, None, f"a document named {name} already exists; rename the file to add it"))
+            continue
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        results.append(Upload(original, name))
+    return results
+
+
+def example_questions(documents: Path, titles: Iterable[str], limit: int = 4) -> list[str]:
+    """Starter questions: the corpus's own `.questions.txt` if present, else built from titles."""
+    listed = Path(documents) / ".questions.txt"
+    if listed.is_file():
+        lines = [line.strip() for line in listed.read_text(encoding="utf-8", errors="replace").splitlines()]
+        found = [line for line in lines if line and not line.startswith("#")]
+        if found:
+            return found[:limit]
+    out = []
+    for title in titles:
+        short = title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…"
+        out.append(f"What does the text “{short}” say?")
+    return out[:limit]

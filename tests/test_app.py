@@ -1,0 +1,171 @@
+"""The web page in a real browser (Debian's chromium driven by Playwright) and its API."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import COURT, ROOT, SAMPLES
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+HOSTILE = """Hostile markup sample about zebra migration
+
+Zebras migrate across the Serengeti every year <img src=x onerror=alert(1)> and this sentence holds <script>alert(2)</script> a script.
+A link [click me](javascript:alert(3)) and <a href="javascript:alert(4)">raw link</a> should stay text about zebra migration.
+"""
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (make test installs it)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, embedder):
+    sys.path.insert(0, str(ROOT))
+    import app
+    import qa
+
+    base = tmp_path_factory.mktemp("app")
+    docs = base / "documents"
+    shutil.copytree(SAMPLES, docs)
+    (docs / "hostile.md").write_text(HOSTILE, encoding="utf-8")
+    settings = qa.Settings(documents=docs, index=base / "index")
+    qa.build_index(settings, embedder=embedder)
+    demo = app.build_demo(settings)
+    demo.queue(max_size=app.QUEUE_SIZE, default_concurrency_limit=app.CONCURRENCY)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False)
+    yield f"http://127.0.0.1:{port}", docs
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1200, "height": 1300})
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server[0])
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+
+
+def _ask(page, question: str, replies: int = 1):
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#chat .qa-answer').length >= {replies}", timeout=60_000)
+    return page.locator("#chat .qa-answer").nth(replies - 1)
+
+
+def test_cited_answer_in_the_browser(page):
+    reply = _ask(page, "Who chairs the Military Chamber of the Supreme Court?")
+    best = reply.locator(".qa-best").inner_text()
+    assert "Aziz Seyidov" in best and "[1]" in best
+    text = reply.inner_text()
+    assert COURT in text and "line" in text
+    assert reply.locator("mark").first.inner_text() in best
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)  # let autoscroll settle, then show the reply from its top
+    reply.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.locator("#chat").screenshot(path=str(ARTIFACTS / "cited-answer.png"))
+    # The conversation stays on the page.
+    second = _ask(page, "When was the law on combating human trafficking adopted?", replies=2)
+    assert "28th of June 2005" in second.locator(".qa-best").inner_text()
+    assert page.locator("#chat .qa-answer").count() == 2
+
+
+def test_off_topic_question_says_not_found(page):
+    reply = _ask(page, "Who won the 2018 World Cup?")
+    assert "do not seem to answer" in reply.inner_text()
+    assert "weak match" in reply.inner_text()
+
+
+def test_hostile_document_text_is_shown_as_text(page):
+    reply = _ask(page, "How do zebras migrate across the Serengeti?")
+    text = reply.inner_text()
+    assert "<script>alert(2)</script>" in text and "onerror=alert(1)" in text
+    assert reply.locator("script, img, a[href^='javascript']").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+
+
+def test_upload_a_text_then_ask_about_it(page, server):
+    new = server[1].parent / "upload" / "okapi notes.txt"
+    new.parent.mkdir(exist_ok=True)
+    new.write_text("Okapi sightings\n\nThe okapi reserve in Ituri was founded in 1992 to protect the okapi.\n", encoding="utf-8")
+    page.get_by_text("Add texts").click()
+    page.locator("#upload input[type=file]").set_input_files(str(new))
+    page.wait_for_timeout(1000)
+    page.locator("#add").click()
+    page.wait_for_selector("#upload-status :text('Index updated')", timeout=120_000)
+    assert "added" in page.locator("#upload-status").inner_text()
+    assert (server[1] / "okapi notes.txt").exists()
+    reply = _ask(page, "When was the okapi reserve founded?")
+    assert "1992" in reply.locator(".qa-best").inner_text()
+    assert "okapi notes.txt" in reply.inner_text()
+    # The same name again is refused with a reason, and nothing is overwritten.
+    page.locator("#upload input[type=file]").set_input_files(str(new))
+    page.wait_for_timeout(1000)
+    page.locator("#add").click()
+    page.wait_for_selector("#upload-status :text('already exists')", timeout=60_000)
+
+
+def test_ask_endpoint_with_gradio_client(server):
+    from gradio_client import Client
+
+    client = Client(server[0], verbose=False)
+    out = client.predict("Which criminal code section covers trafficking?", 3, api_name="/ask")
+    assert set(out) >= {"question", "answer", "passages"}
+    assert "144(1)" in out["answer"]["sentence"] and out["answer"]["document"] == COURT
+    p = out["passages"][0]
+    assert set(p) >= {"rank", "score", "text", "document", "title", "line_start", "line_end", "char_start", "char_end", "answer_sentence"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file=../../../../etc/passwd",
+        "/file=/etc/passwd",
+        "/gradio_api/file=%2Fetc%2Fpasswd",
+        "/gradio_api/file={docs}/{court}",
+        "/static/../../../../etc/passwd",
+    ],
+)
+def test_file_routes_refuse_files_outside_the_page(server, path):
+    url = server[0] + path.format(docs=server[1], court=COURT)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = r.read()
+            status = r.status
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    assert b"root:x:0:0" not in body and b"Military Chamber" not in body
+    assert status >= 400 or b"<html" in body.lower()

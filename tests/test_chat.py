@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import pytest
+
+from qa.chat import add_files, escape, example_questions, render_answer, safe_name
+
+from conftest import COURT, SAMPLES
+
+HOSTILE = '<img src=x onerror=alert(1)> <script>alert(2)</script> [click](javascript:alert(3))\n\n*bold* # head'
+
+
+def test_escape_leaves_no_markup_and_no_newlines():
+    out = escape(HOSTILE)
+    assert "<" not in out and ">" not in out and "\n" not in out
+    assert "&lt;script&gt;" in out
+
+
+def test_rendered_answer_is_one_html_block_with_the_sentence_marked(searcher):
+    answer = searcher.ask("Who chairs the Military Chamber?", k=2)
+    out = render_answer(answer, SAMPLES)
+    assert "\n" not in out  # one HTML block: Markdown never parses document text
+    assert "<mark>" + escape(answer.passages[0].answer_sentence) + "</mark>" in out
+    assert COURT in out and "Surrounding text" in out and "Sources" in out
+
+
+def test_not_found_is_said_and_passages_are_marked_weak(searcher):
+    out = render_answer(searcher.ask("What is the boiling point of water?", k=2))
+    assert "do not seem to answer" in out and out.count("<em>weak match</em>") == 2
+
+
+@pytest.mark.parametrize(
+    "original, expected",
+    [
+        ("notes.txt", "notes.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\evil.md", "evil.md"),
+        ("/abs/path/a b.md", "a b.md"),
+        ("..", None),
+        ("<script>.txt", "_script_.txt"),
+        (".hidden.txt", "hidden.txt"),
+    ],
+)
+def test_safe_name(original, expected):
+    assert safe_name(original) == expected
+
+
+def _upload(tmp_path: Path, name: str, data: bytes) -> tuple[str, Path]:
+    src = tmp_path / "incoming" / str(len(list(tmp_path.glob("incoming/*"))))
+    src.parent.mkdir(exist_ok=True)
+    src.write_bytes(data)
+    return name, src
+
+
+def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "taken.txt").write_text("already here")
+    results = add_files(
+        docs,
+        [
+            _upload(tmp_path, "good.md", b"# New\n\nA new text about zebras."),
+            _upload(tmp_path, "../../escape.txt", b"Trying to escape."),
+            _upload(tmp_path, "image.png", b"\x89PNG...."),
+            _upload(tmp_path, "empty.txt", b"   \n"),
+            _upload(tmp_path, "blob.txt", b"\x00\x01" * 100),
+            _upload(tmp_path, "taken.txt", b"Another text."),
+        ],
+    )
+    by = {r.original: r for r in results}
+    assert by["good.md"].ok and (docs / "good.md").read_text().startswith("# New")
+    assert by["../../escape.txt"].ok and (docs / "escape.txt").exists()
+    assert not (tmp_path / "escape.txt").exists()
+    assert "only .txt and .md" in by["image.png"].error
+    assert "empty" in by["empty.txt"].error
+    assert "binary" in by["blob.txt"].error
+    assert "already exists" in by["taken.txt"].error
+    assert (docs / "taken.txt").read_text() == "already here"
+    assert sorted(p.name for p in docs.iterdir()) == ["escape.txt", "good.md", "taken.txt"]
+
+
+def test_examples_come_from_the_corpus():
+    assert "Who chairs the Military Chamber of the Supreme Court?" in example_questions(SAMPLES, [])
+
+
+def test_examples_fall_back_to_titles(tmp_path):
+    assert example_questions(tmp_path, ["Annual report"]) == ["What does the text “Annual report” say?"]
