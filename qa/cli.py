@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"sentence-transformers model name or local path (default: {DEFAULT_MODEL})")
     p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens, help="passage size limit in model tokens")
     p.add_argument("--full", action="store_true", help="rebuild everything instead of updating")
+    p.add_argument("--clear-cache", action="store_true", help="forget cached embeddings first (they are kept across builds)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("verify", help="check the index: checksums, counts, model, and every citation against the files")
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("--documents", default="documents", help="documents folder to check citations against (default: documents)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("ask", help="answer a question from the index")
@@ -42,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "index":
             return _index(args)
+        if args.command == "verify":
+            return _verify(args)
         return _ask(args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -56,6 +64,10 @@ def _index(args: argparse.Namespace) -> int:
 
     settings = Settings(documents=Path(args.documents), index=Path(args.index), model=args.model, chunk_tokens=args.chunk_tokens)
     log = None if args.json else (lambda m: print(m, file=sys.stderr))
+    if args.clear_cache:
+        from .cache import clear
+
+        clear(Path(args.index))
     report = build_index(settings, full=args.full, progress=not args.json, log=log)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -71,6 +83,21 @@ def _index(args: argparse.Namespace) -> int:
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .index import verify
+
+    report = verify(Path(args.index), Path(args.documents))
+    if args.json:
+        print(json.dumps({"ok": report.ok, "generation": report.generation, "passages": report.passages, "problems": list(report.problems)}))
+    elif report.ok:
+        print(f"Index {args.index} is sound: generation {report.generation}, {report.passages} passages, every citation checked.")
+    else:
+        print(f"Index {args.index} has {len(report.problems)} problem(s):")
+        for problem in report.problems:
+            print(f"  - {problem}")
+    return 0 if report.ok else 1
 
 
 def _ask(args: argparse.Namespace) -> int:

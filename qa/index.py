@@ -34,10 +34,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import __version__
+from .cache import EmbeddingCache, embed_with_cache
 from .chunking import Passage, chunk
 from .documents import Document, Skipped, read, scan
 from .embedding import Embedder, ModelIdentity
-from .errors import EmptyCorpus, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch
+from .errors import EmptyCorpus, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 from .settings import Settings
 from .lexical import Lexical
 from .store import STORES, FlatStore
@@ -170,21 +171,16 @@ def build_index(
             new_passages.extend(found)
         docs = [d for d in docs if any(p.document == d.id for p in new_passages)]
 
-        # Vectors of unchanged documents are carried over; texts already embedded
-        # in the previous generation are reused instead of embedded again.
+        # Vectors of unchanged documents are carried over; new passages go
+        # through the embedding cache, so only never-seen text is embedded.
         unchanged_set = set(unchanged)
         keep_rows = [i for i, p in enumerate(previous.passages) if p.document in unchanged_set] if unchanged else []
-        known: dict[str, int] = {}
-        if previous is not None and previous.model.sha256 == identity.sha256:
-            for i, p in enumerate(previous.passages):
-                known.setdefault(p.text, i)
-        fresh = [p.text for p in new_passages if p.text not in known]
-        say(f"Embedding {len(set(fresh))} passages from {len(docs)} files.")
-        fresh_vectors = embedder.encode(fresh, batch_size=settings.batch_size, progress=progress)
-        by_text = dict(zip(fresh, fresh_vectors))
-        reuse_rows = np.array([known[p.text] for p in new_passages if p.text in known], dtype=np.int64)
-        reused = dict(zip((p.text for p in new_passages if p.text in known), previous.store.vectors(reuse_rows))) if len(reuse_rows) else {}
-        new_vectors = np.array([by_text[p.text] if p.text in by_text else reused[p.text] for p in new_passages], dtype=np.float32).reshape(-1, identity.dimension)
+        texts = [p.text for p in new_passages]
+        with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
+            say(f"Embedding the new passages of {len(docs)} files ({len(texts)} passages, cached ones reused).")
+            new_vectors, embedded = embed_with_cache(
+                cache, texts, lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)
+            )
 
         passages = [previous.passages[i] for i in keep_rows] + new_passages
         store = FlatStore(identity.dimension)
@@ -230,7 +226,7 @@ def build_index(
             changed=tuple(changed),
             removed=tuple(removed),
             unchanged=len(unchanged),
-            embedded=len(set(fresh)),
+            embedded=embedded,
             full_rebuild_reason=reason if previous is not None else None,
             generation=name,
         )
@@ -540,3 +536,78 @@ class IndexLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+# Verification -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of `verify`: sound when `problems` is empty."""
+
+    generation: str | None
+    passages: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(root: Path, documents: Path | None = None) -> VerifyReport:
+    """Check the served generation end to end, without loading the model.
+
+    Checksums and counts of every file, the model's weights against the
+    manifest, and, when `documents` is given, that each document is unchanged
+    and each cited line range holds its passage's words.
+    """
+    import re
+
+    from .documents import decode
+    from .embedding import resolve, weights_sha256
+
+    root = Path(root)
+    name = current_name(root)
+    if name is None:
+        if not _generations(root):
+            return VerifyReport(None, 0, (f"No index in {root}. Build it with: qa index --index {root}",))
+        return VerifyReport(None, 0, (f"{root / CURRENT} is missing; run qa index to repair it",))
+    try:
+        gen = load_generation(root / name)
+    except IndexCorrupt as exc:
+        return VerifyReport(name, 0, (str(exc),))
+    problems: list[str] = []
+    model = gen.manifest["model"]
+    try:
+        if weights_sha256(resolve(model["name"])) != model["sha256"]:
+            problems.append(f"the model {model['name']} on this machine is not the one the index was built with")
+    except QAError as exc:
+        problems.append(str(exc))
+    if documents is not None:
+        squash = re.compile(r"[\s-]")
+        by_doc: dict[str, list[Passage]] = {}
+        for p in gen.passages:
+            by_doc.setdefault(p.document, []).append(p)
+        for doc_id, meta in gen.manifest["documents"].items():
+            path = Path(documents) / doc_id
+            if not path.is_file():
+                problems.append(f"{doc_id} is indexed but no longer in {documents}; run qa index")
+                continue
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                problems.append(f"{doc_id} changed since it was indexed; run qa index")
+                continue
+            decoded = decode(data)
+            lines = decoded[0].split("\n") if isinstance(decoded, tuple) else []
+            for p in by_doc.get(doc_id, []):
+                if not 1 <= p.line_start <= p.line_end <= len(lines):
+                    problems.append(f"{doc_id}: cited lines {p.line_start}-{p.line_end} do not exist")
+                    continue
+                excerpt = squash.sub("", "".join(lines[p.line_start - 1 : p.line_end]))
+                missing = [w for w in p.text.split() if w.replace("-", "") not in excerpt]
+                if missing:
+                    problems.append(f"{doc_id}: lines {p.line_start}-{p.line_end} lack {missing[0]!r} of their passage")
+        for doc_id in by_doc:
+            if doc_id not in gen.manifest["documents"]:
+                problems.append(f"passages cite {doc_id}, which the manifest does not list")
+    return VerifyReport(name, len(gen.passages), tuple(problems))

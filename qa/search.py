@@ -140,6 +140,9 @@ class Searcher:
 
     def __init__(self, index: str | Path = "index", model: str | None = None, embedder: Embedder | None = None):
         self.root = Path(index)
+        # What CURRENT said when we last loaded; a damaged generation it points
+        # at is not retried on every question, only when CURRENT changes.
+        self._pointer = current_name(self.root)
         self._gen = load(self.root)
         self._reload_lock = threading.Lock()
         built = self._gen.manifest["model"]["name"]
@@ -154,10 +157,11 @@ class Searcher:
     @property
     def generation(self) -> Generation:
         name = current_name(self.root)
-        if name is not None and name != self._gen.name:
+        if name is not None and name != self._pointer:
             with self._reload_lock:
-                if name != self._gen.name:
+                if name != self._pointer:
                     self._gen = load(self.root)
+                    self._pointer = name
         return self._gen
 
     def documents(self) -> list[str]:
