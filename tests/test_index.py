@@ -35,7 +35,7 @@ def test_index_holds_no_pickle(sample_index):
         if f.is_file():
             data = f.read_bytes()
             assert not data.startswith(b"\x80"), f"{f} looks like a pickle"
-            assert f.suffix in {"", ".json", ".jsonl", ".faiss", ".npy"}, f
+            assert f.suffix in {"", ".json", ".jsonl", ".faiss", ".npy", ".sqlite"}, f
 
 
 def test_every_citation_contains_all_words_of_its_passage(sample_index):
