@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", default="documents", help="documents folder to check citations against (default: documents)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = sub.add_parser("eval", help="measure retrieval on a BEIR folder, or answers against a gold questions file")
+    p.add_argument("beir", nargs="?", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)")
+    p.add_argument("--split", default="test", help="qrels split (default: test)")
+    p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval to measure (default: hybrid)")
+    p.add_argument("--work", help="folder for the BEIR corpus files, index and embedding cache (default: ~/.cache/qa-eval/...)")
+    p.add_argument("--questions", help='JSON lines of {"q": ..., "gold": [...]}; "gold": [] marks an off-topic question')
+    p.add_argument("--documents", default="documents", help="documents for --questions (default: documents)")
+    p.add_argument("--index", default="index", help="index for --questions, built or updated first (default: index)")
+    p.add_argument("-k", type=int, default=5, help="passages per question for --questions (default: 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("ask", help="answer a question from the index")
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("--index", default="index", help="index folder (default: index)")
@@ -50,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _index(args)
         if args.command == "verify":
             return _verify(args)
+        if args.command == "eval":
+            return _eval(args)
         return _ask(args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -82,6 +95,38 @@ def _index(args: argparse.Namespace) -> int:
         )
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from . import evaluation
+
+    log = None if args.json else (lambda m: print(m, file=sys.stderr))
+    if args.questions:
+        from .index import build_index
+        from .search import Searcher
+
+        build_index(Settings(documents=Path(args.documents), index=Path(args.index)), log=log)
+        report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index), k=args.k)
+        result = report.to_dict()
+    elif args.beir:
+        result = evaluation.evaluate_beir(
+            Path(args.beir), split=args.split, mode=args.mode, work=Path(args.work) if args.work else None, log=log
+        ).to_dict()
+    else:
+        print("error: give a BEIR folder or --questions FILE", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            if isinstance(value, list):
+                print(f"{key:<{width}}  {len(value)}")
+                for item in value:
+                    print(f"{'':<{width}}  - {item}")
+            else:
+                print(f"{key:<{width}}  {value}")
     return 0
 
 

@@ -1,0 +1,23 @@
+"""Real text for benchmarks: the SciFact corpus (../shared/eval/scifact), one file per abstract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
+
+
+def write_scifact_documents(target: Path, limit: int | None = None, corpus: Path = SCIFACT / "corpus.jsonl") -> int:
+    """Write each abstract as `<id>.txt` (title line, blank line, text); returns the count."""
+    target.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(corpus, encoding="utf-8") as fh:
+        for line in fh:
+            if limit is not None and n >= limit:
+                break
+            doc = json.loads(line)
+            (target / f"{doc['_id']}.txt").write_text(f"{doc.get('title', '').strip()}\n\n{doc['text'].strip()}\n", encoding="utf-8")
+            n += 1
+    return n
