@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import html
 import sys
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -16,15 +17,32 @@ QUEUE_SIZE = 32  # questions waiting at most; more are refused rather than pilin
 CONCURRENCY = 2  # one per core
 
 
-def build_demo(settings: qa.Settings) -> gr.Blocks:
-    state: dict = {"searcher": None}
+def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Blocks:
+    """The page. With `update_on_start`, the index is built or updated in the
+    background while the page is already up, and the page shows progress."""
+    state: dict = {"searcher": None, "building": None}
 
     def searcher() -> qa.Searcher:
+        if state["building"]:
+            raise qa.IndexLocked(f"The index is being updated ({state['building']}). Ask again in a moment.")
         if state["searcher"] is None:
             state["searcher"] = qa.Searcher(settings.index)
         return state["searcher"]
 
+    def update_index() -> None:
+        def log(message: str) -> None:
+            state["building"] = message
+            print(message, flush=True)
+
+        state["building"] = "checking the documents folder"
+        try:
+            prepare(settings, log)
+        finally:
+            state["building"] = None
+
     def status() -> str:
+        if state["building"]:
+            return f"⏳ Updating the index: {html.escape(state['building'])}"
         try:
             gen = searcher().generation
         except qa.QAError as exc:
@@ -89,6 +107,7 @@ def build_demo(settings: qa.Settings) -> gr.Blocks:
     with gr.Blocks(title="Ask the documents") as demo:
         gr.Markdown("## Ask the documents\nAnswers are passages quoted from your documents, each with file and line numbers.")
         info = gr.Markdown(status, elem_id="index-status")
+        gr.Timer(2.0).tick(status, outputs=info, api_visibility="private")
         chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=True, buttons=["copy"])
         with gr.Row():
             box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=8, elem_id="question", autofocus=True)
@@ -106,15 +125,21 @@ def build_demo(settings: qa.Settings) -> gr.Blocks:
         send.click(respond, [box, chat, k, only], [chat, box], api_visibility="private")
         add.click(upload, [files], [added, only, info], api_visibility="private")
         gr.api(ask, api_name="ask")
+        demo.load(lambda: gr.update(choices=documents()), outputs=only, api_visibility="private")
+    if update_on_start:
+        threading.Thread(target=update_index, name="index-update", daemon=True).start()
     return demo
 
 
-def prepare(settings: qa.Settings) -> None:
-    """Build or update the index before serving, with progress in the terminal."""
+def prepare(settings: qa.Settings, log=print) -> None:
+    """Build or update the index, with progress in the terminal."""
     try:
-        report = qa.build_index(settings, progress=True, log=lambda m: print(m, flush=True))
+        report = qa.build_index(settings, progress=True, log=log)
     except qa.EmptyCorpus as exc:
         print(f"warning: {exc} You can add texts from the page.", file=sys.stderr)
+        return
+    except qa.QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return
     if report.up_to_date:
         print(f"Index is up to date: {report.documents} documents, {report.passages} passages.")
@@ -133,12 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
     settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model)
-    try:
-        prepare(settings)
-    except qa.QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    demo = build_demo(settings)
+    demo = build_demo(settings, update_on_start=True)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", show_error=False)
     return 0

@@ -36,7 +36,7 @@ import numpy as np
 from . import __version__
 from .cache import EmbeddingCache, embed_with_cache
 from .chunking import Passage, chunk
-from .documents import Document, Skipped, read, scan
+from .documents import Document, Skipped, file_sha256, read, scan
 from .embedding import Embedder, ModelIdentity
 from .errors import EmptyCorpus, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 from .settings import Settings
@@ -130,24 +130,30 @@ def build_index(
             raise EmptyCorpus(
                 f"No .txt or .md files in {settings.documents}. Put some texts there and run: qa index"
             )
+        # Fast path: when nothing changed, the manifest alone says so; the
+        # generation's files are only checked by size, not read or hashed.
+        quick = _current_manifest(root)
+        if quick is not None and _full_rebuild_reason(quick, settings, full) is None:
+            plan = _plan(quick, sources, rebuild=False)
+            if not plan.todo and not plan.removed:
+                return BuildReport(
+                    documents=len(plan.unchanged),
+                    passages=quick["counts"]["passages"],
+                    skipped=tuple(plan.kept_skips),
+                    seconds=time.perf_counter() - started,
+                    unchanged=len(plan.unchanged),
+                    up_to_date=True,
+                    generation=quick["generation"],
+                )
         previous = _latest_quietly(root)
-        reason = _full_rebuild_reason(previous, settings, full)
-        plan = _plan(previous, sources, rebuild=reason is not None)
-        if previous is not None and reason is None and not plan.todo and not plan.removed:
-            return BuildReport(
-                documents=len(plan.unchanged),
-                passages=len(previous.passages),
-                skipped=tuple(plan.kept_skips),
-                seconds=time.perf_counter() - started,
-                unchanged=len(plan.unchanged),
-                up_to_date=True,
-                generation=previous.name,
-            )
+        manifest_before = previous.manifest if previous is not None else None
+        reason = _full_rebuild_reason(manifest_before, settings, full)
+        plan = _plan(manifest_before, sources, rebuild=reason is not None)
         embedder = embedder or Embedder(settings.model)
         identity = embedder.identity()
         if previous is not None and reason is None and previous.model.sha256 != identity.sha256:
             reason = "the model's weights changed"
-            plan = _plan(previous, sources, rebuild=True)
+            plan = _plan(manifest_before, sources, rebuild=True)
         if reason and previous is not None:
             say(f"Full rebuild: {reason}.")
         old_docs = previous.manifest["documents"] if previous is not None else {}
@@ -242,11 +248,11 @@ class _Plan:
     kept_skips: list[Skipped] = field(default_factory=list)
 
 
-def _plan(previous: Generation | None, sources: list, rebuild: bool) -> _Plan:
+def _plan(manifest: dict | None, sources: list, rebuild: bool) -> _Plan:
     """Compare the folder with the previous manifest by content hash."""
     plan = _Plan()
-    old_docs = previous.manifest["documents"] if previous is not None else {}
-    old_skipped = {s["document"]: s for s in previous.manifest["skipped"]} if previous is not None else {}
+    old_docs = manifest["documents"] if manifest is not None else {}
+    old_skipped = {s["document"]: s for s in manifest["skipped"]} if manifest is not None else {}
     for s in sources:
         same = (old_docs.get(s.id) or old_skipped.get(s.id) or {}).get("sha256") == s.sha256
         if same and not rebuild:
@@ -274,14 +280,29 @@ def _chunking(settings: Settings) -> dict:
     }
 
 
-def _full_rebuild_reason(previous: Generation | None, settings: Settings, full: bool) -> str | None:
-    if previous is None:
+def _current_manifest(root: Path) -> dict | None:
+    """The manifest CURRENT points at, if it reads and its files have their recorded sizes."""
+    name = current_name(root)
+    if name is None:
+        return None
+    try:
+        manifest = read_manifest(root / name)
+        for f, meta in manifest["files"].items():
+            if (root / name / f).stat().st_size != meta["bytes"]:
+                return None
+        return manifest
+    except (IndexCorrupt, OSError, KeyError, TypeError):
+        return None
+
+
+def _full_rebuild_reason(manifest: dict | None, settings: Settings, full: bool) -> str | None:
+    if manifest is None:
         return "no index yet"
     if full:
         return "--full was asked for"
-    if previous.manifest["model"]["name"] != settings.model:
-        return f"the model changed from {previous.manifest['model']['name']} to {settings.model}"
-    if previous.manifest["chunking"] != _chunking(settings):
+    if manifest["model"]["name"] != settings.model:
+        return f"the model changed from {manifest['model']['name']} to {settings.model}"
+    if manifest["chunking"] != _chunking(settings):
         return "the chunking settings changed"
     return None
 
@@ -311,7 +332,7 @@ def _write_generation(root: Path, manifest: dict, passages: list[Passage], store
     Lexical.build([p.text for p in passages]).save(tmp / BM25)
     manifest = dict(manifest, generation=name)
     files = sorted(f.relative_to(tmp).as_posix() for f in tmp.rglob("*") if f.is_file())
-    manifest["files"] = {f: {"sha256": _sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in files}
+    manifest["files"] = {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in files}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     for f in files + [MANIFEST]:
         _fsync(tmp / f)
@@ -358,14 +379,6 @@ def _fsync_dir(path: Path) -> None:
         _fsync(path)
     except OSError:  # some filesystems refuse fsync on directories
         pass
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # Loading ------------------------------------------------------------------------
@@ -455,7 +468,7 @@ def check_files(path: Path, manifest: dict) -> None:
         f = path / name
         if not f.is_file():
             raise IndexCorrupt(f"{f} is missing")
-        if f.stat().st_size != expected["bytes"] or _sha256(f) != expected["sha256"]:
+        if f.stat().st_size != expected["bytes"] or file_sha256(f) != expected["sha256"]:
             raise IndexCorrupt(f"{f} does not match its checksum (truncated or modified)")
 
 

@@ -56,6 +56,9 @@ class FlatStore:
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         if len(rows) == 0:
             return np.zeros((0, self.dimension), np.float32)
+        if len(rows) > 64:
+            # One bulk copy beats a Python call per row once rows are many.
+            return self.all_vectors()[np.asarray(rows, dtype=np.int64)]
         return np.vstack([self._index.reconstruct(int(r)) for r in rows]).astype(np.float32)
 
     def all_vectors(self) -> np.ndarray:
