@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from .documents import file_sha256
 from .embedding import Embedder
 from .index import build_index
 from .search import MODES, Searcher
@@ -73,8 +74,9 @@ def read_beir(folder: Path, split: str) -> tuple[dict[str, dict], dict[str, str]
 
 def _work_dir(folder: Path) -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qa-eval"
-    st = (Path(folder) / "corpus.jsonl").stat()
-    key = hashlib.sha256(f"{Path(folder).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+    # Keyed by the corpus's content, not its path or mtime: a moved or
+    # re-copied corpus reuses the cached index and embeddings.
+    key = file_sha256(Path(folder) / "corpus.jsonl")[:12]
     return base / f"{Path(folder).name}-{key}"
 
 

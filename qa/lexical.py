@@ -17,6 +17,9 @@ import numpy as np
 # what BM25 baselines on BEIR use.
 _LANGUAGE = "english"
 _stemmer = None
+# Anserini's BEIR settings. Chosen on SciFact's train queries against bm25s's
+# defaults (k1=1.5, b=0.75) and four other pairs: 0.686 vs 0.682 nDCG@10.
+K1, B = 0.9, 0.4
 
 
 def _stem():
@@ -26,6 +29,15 @@ def _stem():
 
         _stemmer = Stemmer.Stemmer(_LANGUAGE)
     return _stemmer
+
+
+def keyword_text(title: str, text: str) -> str:
+    """What BM25 indexes for a passage: its text, led by its document's title.
+
+    A passage deep in a document still carries the words of its title (on
+    SciFact train this alone lifts nDCG@10 from 0.664 to 0.682).
+    """
+    return text if not title or text.startswith(title) else f"{title}\n{text}"
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -45,7 +57,7 @@ class Lexical:
     def build(cls, texts: Sequence[str]) -> "Lexical":
         import bm25s
 
-        retriever = bm25s.BM25()
+        retriever = bm25s.BM25(k1=K1, b=B)
         with contextlib.redirect_stderr(io.StringIO()):
             retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever)
@@ -65,7 +77,7 @@ class Lexical:
         import bm25s
 
         with contextlib.redirect_stderr(io.StringIO()):
-            return cls(bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False))
+            return cls(bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False))
 
     def __len__(self) -> int:
         return int(self._retriever.scores["num_docs"])
