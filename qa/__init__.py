@@ -23,7 +23,7 @@ from .errors import (
     ModelNotAvailable,
     QAError,
 )
-from .index import BuildReport, build_index
+from .index import BuildReport, VerifyReport, build_index, verify
 from .search import Answer, AnswerSentence, Citation, Hit, Searcher
 from .settings import DEFAULT_MODEL, Settings
 
@@ -39,6 +39,8 @@ __all__ = [
     "Settings",
     "build_index",
     "BuildReport",
+    "verify",
+    "VerifyReport",
     "Skipped",
     "Searcher",
     "ask",

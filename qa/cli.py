@@ -93,6 +93,11 @@ def _index(args: argparse.Namespace) -> int:
             f"Indexed {report.documents} documents into {report.passages} passages "
             f"({report.embedded} embedded; files: {', '.join(parts)}) in {report.seconds:.1f} s."
         )
+        from .store import EXACT_BELOW
+
+        search = "exact search" if report.store == "faiss-flat-ip" else "approximate search (IVF cells)"
+        encoder = "ONNX Runtime, checked against torch" if report.fast_query else "torch"
+        print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions encoded with {encoder}.")
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
     return 0

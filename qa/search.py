@@ -13,6 +13,7 @@ import numpy as np
 from .chunking import Passage
 from .embedding import Embedder
 from .errors import EmptyQuestion, ModelMismatch
+from .fast_encoder import open_fast
 from .index import Generation, check_model, current_name, load
 
 # When none of the top three passages reaches this cosine similarity, the
@@ -168,7 +169,9 @@ class Searcher:
                 f"The index in {self.root} was built with the model {built}, not {model}. "
                 f"Rebuild it with: qa index --full --model {model} --index {self.root}"
             )
-        self.embedder = embedder or Embedder(built)
+        # The checked ONNX export answers without importing torch; torch is
+        # the fallback when there is none for these weights.
+        self.embedder = embedder or open_fast(self._gen.model.sha256) or Embedder(built)
         self._checked: str | None = None
 
     @property
@@ -256,8 +259,7 @@ def _candidates(
     # Extra depth leaves room for collapsing passages with identical text.
     depth = min(n, max(100, 3 * k + 10))
     if documents is not None:
-        wanted = set(documents)
-        pool = np.array([i for i, p in enumerate(gen.passages) if p.document in wanted], dtype=np.int64)
+        pool = gen.passages.rows_of(documents)
     else:
         _, dense_rows = gen.store.search(q[None, :], depth)
         lex_rows = np.argpartition(-lexical, depth - 1)[:depth] if depth < n else np.arange(n)

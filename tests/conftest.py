@@ -13,6 +13,14 @@ COURT = "003_d8ae16575e47e84d.txt"
 UN = "000_83f135e51c9c124e.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """The ONNX export is per machine; a test session makes (and checks) its own."""
+    import os
+
+    os.environ["QA_CACHE_DIR"] = str(tmp_path_factory.mktemp("qa-cache"))
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from qa.embedding import Embedder
