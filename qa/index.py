@@ -8,6 +8,7 @@ Layout of the index folder::
         manifest.json  format version, model identity, settings, documents, checksums
         vectors.faiss  one vector per passage, row i = line i of passages.jsonl
         passages.jsonl passage text and citation, one JSON object a line
+        passages.offsets.npy  byte offset of each line, so a passage is read on demand
         bm25/          keyword index over the same passages (bm25s: .npy + JSON)
 
 Each update writes a whole new generation beside the current one, flushes it,
@@ -26,10 +27,11 @@ import shutil
 import socket
 import time
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -40,8 +42,9 @@ from .documents import Document, Skipped, file_sha256, read, scan
 from .embedding import Embedder, ModelIdentity
 from .errors import EmptyCorpus, IndexCorrupt, IndexLocked, IndexNotFound, ModelMismatch, QAError
 from .settings import Settings
-from .lexical import Lexical
-from .store import STORES, FlatStore
+from .fast_encoder import ensure_export
+from .lexical import Lexical, keyword_text
+from .store import EXACT_BELOW, STORES, FlatStore, store_for
 from .text import CLEANER_VERSION, clean, words
 
 FORMAT_VERSION = 1
@@ -50,6 +53,7 @@ LOCK = "LOCK"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 PASSAGES = "passages.jsonl"
+OFFSETS = "passages.offsets.npy"
 BM25 = "bm25"
 _PREFIX = "gen-"
 # Generations kept after a switch: the current one and one fallback.
@@ -74,6 +78,10 @@ class BuildReport:
     up_to_date: bool = False
     full_rebuild_reason: str | None = None
     generation: str = ""
+    # How vectors are searched: exact below EXACT_BELOW passages, IVF above.
+    store: str = ""
+    # Whether questions are encoded by the checked ONNX export (no torch).
+    fast_query: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -89,7 +97,7 @@ class Generation:
 
     path: Path
     manifest: dict
-    passages: list[Passage]
+    passages: "Sequence[Passage]"
     store: FlatStore
     lexical: Lexical
 
@@ -144,6 +152,7 @@ def build_index(
                     unchanged=len(plan.unchanged),
                     up_to_date=True,
                     generation=quick["generation"],
+                    store=quick["store"]["kind"],
                 )
         previous = _latest_quietly(root)
         manifest_before = previous.manifest if previous is not None else None
@@ -175,12 +184,19 @@ def build_index(
             if not found:
                 skipped.append(Skipped(d.id, "no sentences found after cleaning"))
             new_passages.extend(found)
-        docs = [d for d in docs if any(p.document == d.id for p in new_passages)]
+        per_document = Counter(p.document for p in new_passages)
+        docs = [d for d in docs if per_document[d.id]]
 
         # Vectors of unchanged documents are carried over; new passages go
         # through the embedding cache, so only never-seen text is embedded.
         unchanged_set = set(unchanged)
-        keep_rows = [i for i, p in enumerate(previous.passages) if p.document in unchanged_set] if unchanged else []
+        carried: list[Passage] = []
+        keep_rows: list[int] = []
+        if unchanged:
+            for i, p in enumerate(previous.passages):
+                if p.document in unchanged_set:
+                    carried.append(p)
+                    keep_rows.append(i)
         texts = [p.text for p in new_passages]
         with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
             say(f"Embedding the new passages of {len(docs)} files ({len(texts)} passages, cached ones reused).")
@@ -188,10 +204,11 @@ def build_index(
                 cache, texts, lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)
             )
 
-        passages = [previous.passages[i] for i in keep_rows] + new_passages
-        store = FlatStore(identity.dimension)
+        passages = carried + new_passages
+        store = store_for(identity.dimension, len(keep_rows) + len(new_vectors), previous.store if previous is not None and reason is None else None)
+        # One add: an IVF store trains its cells on everything it will hold.
         if keep_rows:
-            store.add(previous.store.vectors(np.array(keep_rows, dtype=np.int64)))
+            new_vectors = np.concatenate([previous.store.vectors(np.array(keep_rows, dtype=np.int64)), new_vectors])
         store.add(new_vectors)
         documents = {d: old_docs[d] for d in unchanged}
         for d in docs:
@@ -199,7 +216,7 @@ def build_index(
                 "sha256": d.sha256,
                 "title": d.title,
                 "encoding": d.encoding,
-                "passages": sum(1 for p in new_passages if p.document == d.id),
+                "passages": per_document[d.id],
             }
         skipped_meta = []
         hashes = {s.id: s.sha256 for s in sources}
@@ -215,7 +232,7 @@ def build_index(
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "model": asdict(identity),
             "chunking": _chunking(settings),
-            "store": {"kind": FlatStore.kind},
+            "store": {"kind": store.kind, "params": store.params(), "exact_below": EXACT_BELOW},
             "documents": dict(sorted(documents.items())),
             "skipped": sorted(skipped_meta, key=lambda s: s["document"]),
             "counts": {"documents": len(documents), "passages": len(passages), "vectors": len(store)},
@@ -223,6 +240,8 @@ def build_index(
         }
         name = _write_generation(root, manifest, passages, store)
         _cleanup(root, keep=name)
+        # Once per set of weights: questions are then answered without torch.
+        fast = ensure_export(embedder, say) is not None
         return BuildReport(
             documents=len(documents),
             passages=len(passages),
@@ -235,6 +254,8 @@ def build_index(
             embedded=embedded,
             full_rebuild_reason=reason if previous is not None else None,
             generation=name,
+            store=store.kind,
+            fast_query=fast,
         )
 
 
@@ -317,7 +338,9 @@ def _versions() -> dict:
     return out
 
 
-def _write_generation(root: Path, manifest: dict, passages: list[Passage], store: FlatStore) -> str:
+def _write_generation(
+    root: Path, manifest: dict, passages: Sequence[Passage], store: FlatStore, lexical: Lexical | None = None
+) -> str:
     number = max([_number(p.name) for p in _generations(root)] + [0]) + 1
     name = f"{_PREFIX}{number:06d}"
     tmp = root / f".{name}.tmp-{os.getpid()}"
@@ -325,11 +348,13 @@ def _write_generation(root: Path, manifest: dict, passages: list[Passage], store
         shutil.rmtree(tmp)
     tmp.mkdir()
     store.save(tmp / VECTORS)
-    with open(tmp / PASSAGES, "w", encoding="utf-8") as fh:
-        for p in passages:
-            fh.write(json.dumps(_passage_row(p), ensure_ascii=False) + "\n")
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    with open(tmp / PASSAGES, "wb") as fh:
+        for i, p in enumerate(passages):
+            offsets[i + 1] = offsets[i] + fh.write((json.dumps(_passage_row(p), ensure_ascii=False) + "\n").encode("utf-8"))
+    np.save(tmp / OFFSETS, offsets, allow_pickle=False)
     (tmp / BM25).mkdir()
-    Lexical.build([p.text for p in passages]).save(tmp / BM25)
+    (lexical or Lexical.build([keyword_text(p.title, p.text) for p in passages])).save(tmp / BM25)
     manifest = dict(manifest, generation=name)
     files = sorted(f.relative_to(tmp).as_posix() for f in tmp.rglob("*") if f.is_file())
     manifest["files"] = {f: {"sha256": file_sha256(tmp / f), "bytes": (tmp / f).stat().st_size} for f in files}
@@ -458,9 +483,18 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def check_files(path: Path, manifest: dict) -> None:
-    """Every file present, with the size and checksum the manifest recorded."""
+# Loading hashes every file of a generation up to this total size (well under
+# a second); a bigger one is checked by size on load, so a million-passage
+# index opens at once, and in full by `qa verify`. Writes are atomic, so a
+# damaged file there means damage on disk, not a torn write.
+CHECKSUM_ON_LOAD_BELOW = 256 * 1024 * 1024
+
+
+def check_files(path: Path, manifest: dict, full: bool | None = None) -> None:
+    """Every file present, with the size (and checksum) the manifest recorded."""
     files = manifest.get("files", {})
+    if full is None:
+        full = sum(int(f.get("bytes", 0)) for f in files.values()) < CHECKSUM_ON_LOAD_BELOW
     for name in (VECTORS, PASSAGES):
         if name not in files:
             raise IndexCorrupt(f"{path / MANIFEST} does not list {name}")
@@ -468,19 +502,19 @@ def check_files(path: Path, manifest: dict) -> None:
         f = path / name
         if not f.is_file():
             raise IndexCorrupt(f"{f} is missing")
-        if f.stat().st_size != expected["bytes"] or file_sha256(f) != expected["sha256"]:
+        if f.stat().st_size != expected["bytes"] or (full and file_sha256(f) != expected["sha256"]):
             raise IndexCorrupt(f"{f} does not match its checksum (truncated or modified)")
 
 
-def load_generation(path: Path) -> Generation:
+def load_generation(path: Path, full_check: bool | None = None) -> Generation:
     manifest = read_manifest(path)
     try:
-        check_files(path, manifest)
+        check_files(path, manifest, full_check)
         store_kind = manifest["store"]["kind"]
         if store_kind not in STORES:
             raise IndexCorrupt(f"{path} uses the unknown vector store {store_kind!r}")
         store = STORES[store_kind].load(path / VECTORS)
-        passages = list(_read_passages(path / PASSAGES))
+        passages = PassageTable(path / PASSAGES, path / OFFSETS)
         lexical = Lexical.load(path / BM25)
         counts = manifest["counts"]
         dim = manifest["model"]["dimension"]
@@ -497,12 +531,63 @@ def load_generation(path: Path) -> Generation:
     return Generation(path=path, manifest=manifest, passages=passages, store=store, lexical=lexical)
 
 
-def _read_passages(path: Path) -> Iterator[Passage]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            row["sentences"] = tuple(tuple(s) for s in row["sentences"])
-            yield Passage(**row)
+def _passage(line: bytes | str) -> Passage:
+    row = json.loads(line)
+    row["sentences"] = tuple(tuple(s) for s in row["sentences"])
+    return Passage(**row)
+
+
+class PassageTable(Sequence[Passage]):
+    """The passages of a generation, read from disk on demand.
+
+    Opening a million-passage index must not parse a million JSON lines: the
+    file is memory-mapped and line i is parsed when passage i is asked for
+    (a question touches a few hundred). Offsets come from passages.offsets.npy,
+    or from one scan for newlines when an older index lacks that file.
+    """
+
+    def __init__(self, path: Path, offsets: Path | None = None):
+        import mmap
+
+        self.path = path
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        if offsets is not None and offsets.is_file():
+            self._offsets = np.load(offsets, allow_pickle=False)
+        else:
+            ends = np.flatnonzero(np.frombuffer(self._map, dtype=np.uint8) == 10) + 1 if size else np.zeros(0, np.int64)
+            self._offsets = np.concatenate([[0], ends]).astype(np.int64)
+        if self._offsets.ndim != 1 or len(self._offsets) == 0 or self._offsets[-1] != size:
+            raise IndexCorrupt(f"{path} does not match its line offsets")
+        self._documents: np.ndarray | None = None
+        self._names: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return _passage(self._map[self._offsets[i]:self._offsets[i + 1]])
+
+    def __iter__(self) -> Iterator[Passage]:
+        for a, b in zip(self._offsets[:-1].tolist(), self._offsets[1:].tolist()):
+            yield _passage(self._map[a:b])
+
+    def rows_of(self, documents: Iterable[str]) -> np.ndarray:
+        """Rows of the passages of these documents (one full read, then cached)."""
+        if self._documents is None:
+            ids: dict[str, int] = {}
+            column = [ids.setdefault(p.document, len(ids)) for p in self]
+            self._documents, self._names = np.array(column, dtype=np.int64), list(ids)
+        wanted = [i for i, name in enumerate(self._names) if name in set(documents)]
+        return np.flatnonzero(np.isin(self._documents, wanted)).astype(np.int64)
 
 
 def check_model(gen: Generation, identity: ModelIdentity) -> None:
@@ -586,7 +671,7 @@ def verify(root: Path, documents: Path | None = None) -> VerifyReport:
             return VerifyReport(None, 0, (f"No index in {root}. Build it with: qa index --index {root}",))
         return VerifyReport(None, 0, (f"{root / CURRENT} is missing; run qa index to repair it",))
     try:
-        gen = load_generation(root / name)
+        gen = load_generation(root / name, full_check=True)
     except IndexCorrupt as exc:
         return VerifyReport(name, 0, (str(exc),))
     problems: list[str] = []

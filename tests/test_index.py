@@ -136,3 +136,36 @@ def test_old_format_version_is_refused(sample_index, tmp_path):
     (gen / MANIFEST).write_text(json.dumps(m))
     with pytest.raises(qa.IndexCorrupt, match="qa index --full"):
         load(index)
+
+
+def test_passages_are_read_on_demand_and_agree_with_the_file(sample_index, tmp_path):
+    from qa.index import OFFSETS, PassageTable, _passage
+
+    index = _copy_index(sample_index[0], tmp_path)
+    gen = load(index)
+    lines = (_gen(index) / PASSAGES).read_text(encoding="utf-8").splitlines()
+    expected = [_passage(line) for line in lines]
+    table = gen.passages
+    assert isinstance(table, PassageTable) and len(table) == len(expected)
+    assert list(table) == expected and table[-1] == expected[-1] and table[1:3] == expected[1:3]
+    with pytest.raises(IndexError):
+        table[len(expected)]
+    rows = table.rows_of([COURT])
+    assert rows.tolist() == [i for i, p in enumerate(expected) if p.document == COURT]
+    # An index written before the offsets file existed is read by scanning for newlines.
+    assert list(PassageTable(_gen(index) / PASSAGES, _gen(index) / "missing.npy")) == expected
+    assert (_gen(index) / OFFSETS).is_file()
+
+
+def test_large_generations_are_checked_by_size_on_load_and_in_full_by_verify(sample_index, tmp_path, monkeypatch):
+    import qa.index as index_module
+
+    index = _copy_index(sample_index[0], tmp_path)
+    f = _gen(index) / PASSAGES
+    data = bytearray(f.read_bytes())
+    data[10] = ord("x") if data[10] != ord("x") else ord("y")  # same size, other bytes
+    f.write_bytes(bytes(data))
+    monkeypatch.setattr(index_module, "CHECKSUM_ON_LOAD_BELOW", 1)
+    load(index)  # opens at once: size matches
+    report = qa.verify(index)
+    assert not report.ok and "checksum" in report.problems[0]
