@@ -95,7 +95,11 @@ def _index(args: argparse.Namespace) -> int:
         )
         from .store import EXACT_BELOW
 
-        search = "exact search" if report.store == "faiss-flat-ip" else "approximate search (IVF cells)"
+        params = report.store_params
+        search = (
+            "exact search" if report.store == "faiss-flat-ip"
+            else f"approximate search (IVF: {params.get('nlist')} cells, {params.get('nprobe')} scanned per question)"
+        )
         encoder = "ONNX Runtime, checked against torch" if report.fast_query else "torch"
         print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions encoded with {encoder}.")
     for s in report.skipped:

@@ -80,6 +80,7 @@ class BuildReport:
     generation: str = ""
     # How vectors are searched: exact below EXACT_BELOW passages, IVF above.
     store: str = ""
+    store_params: dict = field(default_factory=dict)
     # Whether questions are encoded by the checked ONNX export (no torch).
     fast_query: bool = False
 
@@ -153,6 +154,7 @@ def build_index(
                     up_to_date=True,
                     generation=quick["generation"],
                     store=quick["store"]["kind"],
+                    store_params=quick["store"].get("params", {}),
                 )
         previous = _latest_quietly(root)
         manifest_before = previous.manifest if previous is not None else None
@@ -255,6 +257,7 @@ def build_index(
             full_rebuild_reason=reason if previous is not None else None,
             generation=name,
             store=store.kind,
+            store_params=store.params(),
             fast_query=fast,
         )
 

@@ -26,7 +26,9 @@ class Settings:
     # Whole sentences repeated from the previous passage when a paragraph is split.
     overlap_sentences: int = 1
     k: int = 5
-    batch_size: int = 32
+    # Measured on 2 cores with real ~110-token passages: 16 embeds ~7% faster
+    # than 32 and ~25% faster than 64 (less padding, activations stay in cache).
+    batch_size: int = 16
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", Path(self.documents))

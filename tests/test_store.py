@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -77,3 +79,16 @@ def test_size_picks_the_store_and_the_manifest_says_so(docs, tmp_path, embedder,
     assert manifest["kind"] == "faiss-ivf-flat-ip" and manifest["params"]["nprobe"] >= 1
     assert searcher.ask("Who chairs the Military Chamber?").passages[0].citation.document == COURT
     assert qa.verify(settings.index, documents=docs).ok
+
+
+def test_qa_index_says_which_store_and_its_numbers(docs, tmp_path, monkeypatch, capsys):
+    from qa.cli import main
+
+    monkeypatch.setattr(store, "EXACT_BELOW", 5)
+    assert main(["index", "--documents", str(docs), "--index", str(tmp_path / "index")]) == 0
+    out = capsys.readouterr().out
+    assert "approximate search (IVF: " in out and "scanned per question" in out
+    monkeypatch.setattr(store, "EXACT_BELOW", 50_000)
+    assert main(["index", "--documents", str(docs), "--index", str(tmp_path / "index"), "--full", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["store"] == "faiss-flat-ip" and report["store_params"] == {}
