@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import socket
+import threading
 import time
 import warnings
 from collections import Counter
@@ -101,6 +102,10 @@ class Generation:
     passages: "Sequence[Passage]"
     store: FlatStore
     lexical: Lexical
+    # Set once every file's checksum has been verified (at once for small
+    # generations, in the background for large ones); `damage` says what failed.
+    checked: threading.Event = field(default_factory=threading.Event)
+    damage: str | None = None
 
     @property
     def name(self) -> str:
@@ -430,8 +435,11 @@ def current_name(root: Path) -> str | None:
         return None
 
 
-def load(root: Path) -> Generation:
-    """The current generation, checked; falls back to an older good one with a warning."""
+def load(root: Path, skip: frozenset[str] = frozenset()) -> Generation:
+    """The current generation, checked; falls back to an older good one with a warning.
+
+    `skip` names generations already found damaged (by a background check).
+    """
     root = Path(root)
     gens = sorted(_generations(root), key=lambda p: _number(p.name), reverse=True)
     name = current_name(root)
@@ -439,6 +447,7 @@ def load(root: Path) -> Generation:
         raise IndexNotFound(f"No index in {root}. Build it with: qa index --index {root}")
     order = [root / name] if name else []
     order += [g for g in gens if name is None or _number(g.name) < _number(name)]
+    order = [g for g in order if g.name not in skip]
     problems = []
     for path in order:
         try:
@@ -487,17 +496,16 @@ def read_manifest(path: Path) -> dict:
 
 
 # Loading hashes every file of a generation up to this total size (well under
-# a second); a bigger one is checked by size on load, so a million-passage
-# index opens at once, and in full by `qa verify`. Writes are atomic, so a
-# damaged file there means damage on disk, not a torn write.
+# a second) before serving it; a bigger one is checked by size, serves at once,
+# and is hashed in a background thread (a few seconds for a million
+# passages): a Searcher that learns of damage switches to the previous
+# generation before its next question.
 CHECKSUM_ON_LOAD_BELOW = 256 * 1024 * 1024
 
 
-def check_files(path: Path, manifest: dict, full: bool | None = None) -> None:
+def check_files(path: Path, manifest: dict, full: bool = True) -> None:
     """Every file present, with the size (and checksum) the manifest recorded."""
     files = manifest.get("files", {})
-    if full is None:
-        full = sum(int(f.get("bytes", 0)) for f in files.values()) < CHECKSUM_ON_LOAD_BELOW
     for name in (VECTORS, PASSAGES):
         if name not in files:
             raise IndexCorrupt(f"{path / MANIFEST} does not list {name}")
@@ -509,8 +517,28 @@ def check_files(path: Path, manifest: dict, full: bool | None = None) -> None:
             raise IndexCorrupt(f"{f} does not match its checksum (truncated or modified)")
 
 
+def _check_in_background(gen: Generation) -> None:
+    """Checksums of a large generation, verified while it already serves."""
+
+    def run() -> None:
+        try:
+            check_files(gen.path, gen.manifest, full=True)
+        except IndexCorrupt as exc:
+            gen.damage = str(exc)
+        except OSError as exc:  # removed while checking: a newer generation replaced it
+            gen.damage = f"{gen.path} could not be checked ({exc})"
+        finally:
+            gen.checked.set()
+
+    threading.Thread(target=run, name=f"qa-check-{gen.name}", daemon=True).start()
+
+
 def load_generation(path: Path, full_check: bool | None = None) -> Generation:
+    """Open one generation. Checksums are verified before it serves up to
+    CHECKSUM_ON_LOAD_BELOW bytes, in a background thread above (sizes first)."""
     manifest = read_manifest(path)
+    if full_check is None:
+        full_check = sum(int(f.get("bytes", 0)) for f in manifest.get("files", {}).values()) < CHECKSUM_ON_LOAD_BELOW
     try:
         check_files(path, manifest, full_check)
         store_kind = manifest["store"]["kind"]
@@ -531,7 +559,12 @@ def load_generation(path: Path, full_check: bool | None = None) -> Generation:
         )
     if store.dimension != dim:
         raise IndexCorrupt(f"{path} holds vectors of dimension {store.dimension}; the manifest says {dim}")
-    return Generation(path=path, manifest=manifest, passages=passages, store=store, lexical=lexical)
+    gen = Generation(path=path, manifest=manifest, passages=passages, store=store, lexical=lexical)
+    if full_check:
+        gen.checked.set()
+    else:
+        _check_in_background(gen)
+    return gen
 
 
 def _passage(line: bytes | str) -> Passage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -161,6 +162,7 @@ class Searcher:
         # What CURRENT said when we last loaded; a damaged generation it points
         # at is not retried on every question, only when CURRENT changes.
         self._pointer = current_name(self.root)
+        self._damaged: set[str] = set()
         self._gen = load(self.root)
         self._reload_lock = threading.Lock()
         built = self._gen.manifest["model"]["name"]
@@ -180,8 +182,20 @@ class Searcher:
         if name is not None and name != self._pointer:
             with self._reload_lock:
                 if name != self._pointer:
-                    self._gen = load(self.root)
+                    self._gen = load(self.root, frozenset(self._damaged))
                     self._pointer = name
+        if self._gen.damage is not None:
+            # A large generation's background checksum check failed.
+            with self._reload_lock:
+                gen = self._gen
+                if gen.damage is not None:
+                    self._damaged.add(gen.name)
+                    self._gen = load(self.root, frozenset(self._damaged))
+                    warnings.warn(
+                        f"The index generation {gen.name} is damaged ({gen.damage}); serving {self._gen.name}. "
+                        f"Run `qa index --index {self.root}` to repair it.",
+                        stacklevel=2,
+                    )
         return self._gen
 
     def rank(self, question: str, depth: int, mode: str = "hybrid") -> tuple[list[Passage], list[float]]:

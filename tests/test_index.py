@@ -157,15 +157,29 @@ def test_passages_are_read_on_demand_and_agree_with_the_file(sample_index, tmp_p
     assert (_gen(index) / OFFSETS).is_file()
 
 
-def test_large_generations_are_checked_by_size_on_load_and_in_full_by_verify(sample_index, tmp_path, monkeypatch):
+def test_large_generations_serve_at_once_and_damage_found_in_the_background_is_left(
+    sample_index, tmp_path, monkeypatch, embedder
+):
     import qa.index as index_module
 
     index = _copy_index(sample_index[0], tmp_path)
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLES, docs)
+    (docs / "extra.txt").write_text("Okapi survey\n\nRangers counted okapi tracks in the Ituri forest in 2021.\n")
+    qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder)  # a second generation
     f = _gen(index) / PASSAGES
     data = bytearray(f.read_bytes())
     data[10] = ord("x") if data[10] != ord("x") else ord("y")  # same size, other bytes
     f.write_bytes(bytes(data))
     monkeypatch.setattr(index_module, "CHECKSUM_ON_LOAD_BELOW", 1)
-    load(index)  # opens at once: size matches
+
+    gen = load(index)  # the size matches: it opens at once, hashing in the background
+    assert gen.checked.wait(30) and "checksum" in gen.damage
+    searcher = qa.Searcher(index, embedder=embedder)
+    searcher._gen.checked.wait(30)
+    with pytest.warns(UserWarning, match="damaged"):
+        answer = searcher.ask("Who chairs the Military Chamber?")
+    assert searcher.generation.name != _gen(index).name  # the previous, sound generation
+    assert answer.passages and searcher.generation.damage is None
     report = qa.verify(index)
     assert not report.ok and "checksum" in report.problems[0]
