@@ -26,12 +26,13 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import statistics
-from dataclasses import asdict
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -293,8 +294,6 @@ def main() -> int:
             row.update(_child(["serve", "--root", str(root), "--base", str(base), "--queries", "30" if args.quick else "100"]))
             row["embed_hours_at_measured_rate"] = round(size / emb["encode_passages_per_s"] / 3600, 2)
             result["sizes"].append(row)
-            import shutil
-
             shutil.rmtree(root, ignore_errors=True)
         if not args.quick and 100_000 in sizes:
             say("HNSW at 100,000 passages, for comparison ...")

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import SCIFACT
+from qa.evaluation import _ndcg
 
 
 def _arrays(searcher, names, queries):
@@ -34,14 +35,6 @@ def _arrays(searcher, names, queries):
     return out
 
 
-def _ndcg_at_10(ranked, rel):
-    import math
-
-    dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:10]))
-    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(rel.values(), reverse=True)[:10]))
-    return dcg / ideal if ideal else 0.0
-
-
 def _score(arrays, qrels, fuse):
     total = 0.0
     for qid, (docs, dense, lexical) in arrays.items():
@@ -51,7 +44,7 @@ def _score(arrays, qrels, fuse):
             if docs[i] not in seen:
                 seen.add(docs[i])
                 ranked.append(docs[i])
-        total += _ndcg_at_10(ranked, qrels[qid])
+        total += _ndcg(ranked[:10], qrels[qid])
     return total / len(arrays)
 
 

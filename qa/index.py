@@ -316,9 +316,7 @@ def _current_manifest(root: Path) -> dict | None:
         return None
     try:
         manifest = read_manifest(root / name)
-        for f, meta in manifest["files"].items():
-            if (root / name / f).stat().st_size != meta["bytes"]:
-                return None
+        check_files(root / name, manifest, full=False)
         return manifest
     except (IndexCorrupt, OSError, KeyError, TypeError):
         return None
@@ -622,7 +620,8 @@ class PassageTable(Sequence[Passage]):
             ids: dict[str, int] = {}
             column = [ids.setdefault(p.document, len(ids)) for p in self]
             self._documents, self._names = np.array(column, dtype=np.int64), list(ids)
-        wanted = [i for i, name in enumerate(self._names) if name in set(documents)]
+        names = set(documents)
+        wanted = [i for i, name in enumerate(self._names) if name in names]
         return np.flatnonzero(np.isin(self._documents, wanted)).astype(np.int64)
 
 

@@ -39,14 +39,8 @@ class FlatStore:
         import faiss
 
         self.dimension = dimension
-        self._index = index if index is not None else self._new(dimension)
+        self._index = index if index is not None else faiss.IndexFlatIP(dimension)
         self._view: np.ndarray | None = None
-
-    @staticmethod
-    def _new(dimension: int):
-        import faiss
-
-        return faiss.IndexFlatIP(dimension)
 
     def params(self) -> dict:
         return {}
@@ -67,9 +61,6 @@ class FlatStore:
         scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, rows
 
-    def _flat(self):
-        return self._index
-
     def _matrix(self) -> np.ndarray:
         """The stored vectors as a zero-copy (n, d) view into FAISS's memory."""
         import faiss
@@ -79,8 +70,7 @@ class FlatStore:
             if n == 0:
                 self._view = np.zeros((0, self.dimension), np.float32)
             else:
-                flat = self._flat()
-                self._view = faiss.rev_swig_ptr(flat.get_xb(), n * self.dimension).reshape(n, self.dimension)
+                self._view = faiss.rev_swig_ptr(self._index.get_xb(), n * self.dimension).reshape(n, self.dimension)
         return self._view
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
@@ -169,11 +159,7 @@ class IvfStore(FlatStore):
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._index.nprobe = min(self.NPROBE, self.nlist)
-        k = min(k, len(self))
-        if k <= 0:
-            n = len(queries)
-            return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.int64)
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return super().search(queries, k)
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
