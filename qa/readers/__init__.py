@@ -1,0 +1,120 @@
+"""Readers: one small function per file type, found by suffix in a registry.
+
+A reader takes the file's path and bytes and returns `Extracted` (text plus
+pages and sections) or raises `Unreadable` with a reason. `register` adds one;
+the build, `qa verify` and the web page's uploads all go through `read_file`,
+so a format is added in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .base import Extracted, Unreadable
+
+Reader = Callable[[Path, bytes], Extracted]
+
+# A text this big is almost certainly a dump, not a document; reading it would
+# stall a build for minutes with no benefit to anyone asking questions.
+TEXT_MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Registration:
+    suffixes: tuple[str, ...]
+    read: Reader
+    max_bytes: int
+    label: str
+
+
+_REGISTRY: dict[str, Registration] = {}
+
+
+def register(suffixes: str | tuple[str, ...], read: Reader, *, max_bytes: int = TEXT_MAX_BYTES, label: str = "") -> None:
+    """Use `read` for files ending in any of `suffixes` (case-insensitive, with the dot)."""
+    if isinstance(suffixes, str):
+        suffixes = (suffixes,)
+    suffixes = tuple(s.lower() for s in suffixes)
+    reg = Registration(suffixes, read, max_bytes, label or suffixes[0].lstrip(".").upper())
+    for s in suffixes:
+        if not s.startswith("."):
+            raise ValueError(f"a suffix starts with a dot: {s!r}")
+        _REGISTRY[s] = reg
+
+
+def unregister(suffixes: str | tuple[str, ...]) -> None:
+    for s in (suffixes,) if isinstance(suffixes, str) else suffixes:
+        _REGISTRY.pop(s.lower(), None)
+
+
+def registration(name: str) -> Registration | None:
+    """The reader for a file name, by its (longest matching) suffix, or None."""
+    lower = name.lower()
+    best = None
+    for suffix, reg in _REGISTRY.items():
+        if lower.endswith(suffix) and (best is None or len(suffix) > len(best[0])):
+            best = (suffix, reg)
+    return best[1] if best else None
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    return tuple(sorted(_REGISTRY))
+
+
+def size_problem(name: str, size: int) -> str | None:
+    """Why a file of this size is refused, or None. One rule for scans and uploads."""
+    reg = registration(name)
+    if reg is None:
+        return f"not a supported type (supported: {', '.join(supported_suffixes())})"
+    if size > reg.max_bytes:
+        limit = reg.max_bytes / 1024 / 1024
+        return f"too large ({size / 1024 / 1024:.1f} MiB; the limit for {reg.label} files is {limit:.0f} MiB)"
+    return None
+
+
+def read_file(name: str, path: Path, data: bytes) -> Extracted:
+    """Extract one file's text with the reader its name calls for.
+
+    Raises `Unreadable` with a reason; any other failure inside a reader
+    (a library's own exception on a corrupt file) is turned into one too, so
+    a bad file never stops a build.
+    """
+    problem = size_problem(name, len(data))
+    if problem:
+        raise Unreadable(problem)
+    reg = registration(name)
+    assert reg is not None
+    try:
+        return reg.read(Path(path), data)
+    except Unreadable:
+        raise
+    except MemoryError:
+        raise Unreadable("too large to read in memory") from None
+    except RecursionError:
+        raise Unreadable("nested too deeply to read") from None
+    except Exception as exc:  # a reader library's own error on a damaged file
+        raise Unreadable(f"cannot be read as {reg.label} ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _builtin() -> None:
+    from . import text
+
+    register((".txt",), text.read_text, label="text")
+    register((".md", ".markdown"), text.read_markdown, label="Markdown")
+
+
+_builtin()
+
+__all__ = [
+    "Extracted",
+    "Unreadable",
+    "Reader",
+    "register",
+    "unregister",
+    "registration",
+    "supported_suffixes",
+    "size_problem",
+    "read_file",
+]
