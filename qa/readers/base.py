@@ -42,3 +42,8 @@ class Extracted:
     # engine's mean confidence in 0..100.
     ocr: tuple[float | None, ...] = ()
     notes: tuple[str, ...] = ()
+    # Character spans of `text` to leave out of passages (running headers and
+    # footers, page numbers, table-of-contents dot leaders) while still
+    # counting their lines, so line numbers on a page stay those a viewer shows.
+    # A skipped line does not break a paragraph: text on either side joins.
+    skip: tuple[tuple[int, int], ...] = ()
