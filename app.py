@@ -12,6 +12,7 @@ import gradio as gr
 
 import qa
 from qa.chat import add_files, example_questions, render_answer
+from qa.readers import supported_suffixes
 
 QUEUE_SIZE = 32  # questions waiting at most; more are refused rather than piling up
 CONCURRENCY = 2  # one per core
@@ -44,11 +45,10 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         if state["building"]:
             return f"⏳ Updating the index: {html.escape(state['building'])}"
         try:
-            gen = searcher().generation
+            info = searcher().info()
         except qa.QAError as exc:
             return f"⚠️ {html.escape(str(exc))}"
-        counts = gen.manifest["counts"]
-        return f"{counts['documents']} documents, {counts['passages']} passages · index {gen.name} built {gen.manifest['created']}"
+        return f"{len(info.documents)} documents, {info.passages} passages · index {info.generation} built {info.built_at}"
 
     def documents() -> list[str]:
         try:
@@ -63,7 +63,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
             return history, message
         history.append({"role": "user", "content": html.escape(message)})
         try:
-            answer = searcher().ask(message, k=int(k), documents=only or None)
+            answer = searcher().ask(message, k=_whole(k), documents=only or None)
             reply = render_answer(answer, settings.documents)
         except qa.QAError as exc:
             reply = f"⚠️ {html.escape(str(exc))}"
@@ -73,13 +73,13 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
     def ask(question: str, k: int = 5) -> dict:
         """The same structured result as `qa ask --json`."""
         try:
-            return searcher().ask(question, k=int(k)).to_dict()
+            return searcher().ask(question, k=_whole(k)).to_dict()
         except qa.QAError as exc:
             raise gr.Error(str(exc)) from None
 
     def upload(files: list[str] | None, progress=gr.Progress()):
         if not files:
-            return "Choose one or more .txt or .md files first.", gr.update(), status()
+            return "Choose one or more files first.", gr.update(), status()
         progress(0.1, desc="Saving files")
         results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files])
         lines = [
@@ -100,7 +100,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         return "\n\n".join(lines), gr.update(choices=documents()), status()
 
     try:
-        titles = [d["title"] for d in searcher().generation.manifest["documents"].values()]
+        titles = [d.title for d in searcher().info().documents]
     except qa.QAError:
         titles = []
     examples = example_questions(settings.documents, titles)
@@ -118,7 +118,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
             k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to show (k)")
             only = gr.Dropdown(choices=documents(), multiselect=True, label="Only these documents (empty: all)", elem_id="only")
         with gr.Accordion("Add texts", open=False):
-            files = gr.File(file_count="multiple", file_types=[".txt", ".md"], label="Upload .txt or .md files", elem_id="upload")
+            types = list(supported_suffixes())
+            files = gr.File(file_count="multiple", file_types=types, label=f"Upload {', '.join(types)} files", elem_id="upload")
             add = gr.Button("Add to documents and update the index", elem_id="add")
             added = gr.Markdown(elem_id="upload-status")
         box.submit(respond, [box, chat, k, only], [chat, box], api_visibility="private")
@@ -129,6 +130,15 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
     if update_on_start:
         threading.Thread(target=update_index, name="index-update", daemon=True).start()
     return demo
+
+
+def _whole(k: object) -> object:
+    """A slider sends 5.0 and a client may send "5": whole numbers pass as ints, anything else is left for qa to refuse."""
+    if isinstance(k, str) and k.strip().lstrip("-").isdigit():
+        return int(k)
+    if isinstance(k, float) and k.is_integer():
+        return int(k)
+    return k
 
 
 def prepare(settings: qa.Settings, log=print) -> None:

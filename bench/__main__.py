@@ -96,7 +96,7 @@ def embedding(docs: int, say) -> tuple[dict, list]:
     import qa
     from qa.embedding import Embedder
     from qa.fast_encoder import ensure_export
-    from qa.index import load
+    from qa.current import load
 
     embedder = Embedder(qa.Settings().model)
     ensure_export(embedder)  # once per model; not part of a build's cost
@@ -107,9 +107,10 @@ def embedding(docs: int, say) -> tuple[dict, list]:
         say(f"building an index of {docs} SciFact abstracts ...")
         report = qa.build_index(settings, embedder=embedder)
         gen = load(settings.index)
-        texts = [p.text for p in gen.passages]
-        rows = [asdict(p) for p in gen.passages]
-        vectors = gen.store.all_vectors()
+        passages = list(gen.index.passages())
+        texts = [p.text for p in passages]
+        rows = [p.to_dict() for p in passages]
+        vectors = gen.index.vectors(np.arange(len(passages)))
     # The model alone, on the same passages, as a build feeds it.
     t = time.perf_counter()
     embedder.encode(texts, batch_size=qa.Settings().batch_size)
@@ -180,11 +181,11 @@ def queries(embedder, n: int, say) -> tuple[dict, list[str], np.ndarray]:
 
 def same_top10(embedder, texts: list[str], say) -> dict | None:
     """The fast path and the torch path rank the SciFact index identically."""
-    from qa.evaluation import _work_dir
+    from qa.evaluation import work_dir
     from qa.fast_encoder import open_fast
     from qa.search import Searcher
 
-    index = _work_dir(SCIFACT) / "index"
+    index = work_dir(SCIFACT) / "index"
     if not (index / "CURRENT").is_file():
         return None
     say(f"comparing the top 10 of both encoders on {len(texts)} SciFact test questions ...")
@@ -215,18 +216,19 @@ def cold_ask(say) -> dict:
 
 def base_corpus(work: Path, fallback, query_vectors: np.ndarray, query_texts: list[str]) -> str:
     """Real passages and vectors for the scale runs: the SciFact eval index, else the small build."""
-    from qa.evaluation import _work_dir
-    from qa.index import load
+    from qa.evaluation import work_dir
+    from qa.current import load
 
-    index = _work_dir(SCIFACT) / "index"
+    index = work_dir(SCIFACT) / "index"
     if (index / "CURRENT").is_file():
         gen = load(index)
-        rows, vectors, source = (asdict(p) for p in gen.passages), gen.store.all_vectors(), "SciFact eval index"
-        manifest = gen.manifest
+        rows, source = (p.to_dict() for p in gen.index.passages()), "SciFact eval index"
+        vectors = gen.index.vectors(np.arange(len(gen.index)))
+        meta = {"model": asdict(gen.manifest.model), "chunking": asdict(gen.manifest.chunking)}
     else:
         rows, vectors, embedder = fallback
         source = f"{len(vectors)} passages embedded by this run (run qa eval on SciFact for all 5,183 abstracts)"
-        manifest = {"model": asdict(embedder.identity()), "chunking": {}}
+        meta = {"model": asdict(embedder.identity()), "chunking": {}}
     work.mkdir(parents=True, exist_ok=True)
     with open(work / "passages.jsonl", "w", encoding="utf-8") as fh:
         for r in rows:
@@ -234,7 +236,7 @@ def base_corpus(work: Path, fallback, query_vectors: np.ndarray, query_texts: li
     np.save(work / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     np.save(work / "queries.npy", query_vectors, allow_pickle=False)
     (work / "queries.json").write_text(json.dumps(query_texts), encoding="utf-8")
-    (work / "meta.json").write_text(json.dumps({"model": manifest["model"], "chunking": manifest["chunking"]}))
+    (work / "meta.json").write_text(json.dumps(meta))
     return f"{source}: {len(vectors):,} real vectors"
 
 
@@ -336,13 +338,13 @@ def render(r: dict) -> str:
     lines += [
         f"Corpus sizes ({r['scale_source']}; larger sizes derived from them, see bench/scale.py):",
         "",
-        "| passages | store | store build | BM25 build | index on disk | open | search p50 / p95 | search p50, first touch | exact scan p50 | recall@10 vs exact | fusion p50 | encode+search+fusion p50 / p95 | full answer p50 | peak RSS build / serve | embedding at measured rate |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| passages | store | write (vectors, BM25, passages) | index on disk | open | search p50 / p95 | search p50, first touch | exact scan p50 | recall@10 vs exact | fusion p50 | encode+search+fusion p50 / p95 | full answer p50 | peak RSS build / serve | embedding at measured rate |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in r["sizes"]:
         store = "exact (flat)" if s["store"] == "faiss-flat-ip" else f"IVF {s['store_params']['nlist']} cells, nprobe {s['store_params']['nprobe']}"
         lines.append(
-            f"| {s['passages']:,} | {store} | {s['store_build_s']} s | {s['bm25_build_s']} s | {s['index_bytes'] / 2**20:,.0f} MiB "
+            f"| {s['passages']:,} | {store} | {s['write_s']} s | {s['index_bytes'] / 2**20:,.0f} MiB "
             f"| {s['load_ms']:.0f} ms | {s['search_ms_p50']} / {s['search_ms_p95']} ms | {s['first_pass_search_ms_p50']} ms | {s['exact_search_ms_p50']} ms | {s['recall_at_10']:.3f} "
             f"| {s['fusion_ms_p50']} ms | **{s['retrieve_ms_p50']}** / {s['retrieve_ms_p95']} ms | {s['ask_ms_p50']} ms "
             f"| {s['build_peak_rss_mb']:,} / {s['serve_peak_rss_mb']:,} MiB | {s['embed_hours_at_measured_rate']} h |"

@@ -84,51 +84,40 @@ def _vectors(base: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
 
 
 def build(size: int, base: Path, root: Path) -> dict:
+    from qa import generation
+    from qa.backends.faiss import FaissBackend
+    from qa.build import versions
     from qa.chunking import Passage
-    from qa.index import FORMAT_VERSION, _versions, _write_generation
-    from qa.lexical import Lexical, keyword_text
-    from qa.store import EXACT_BELOW, FlatStore, store_for
+    from qa.manifest import Chunking, Counts, DocumentEntry, Manifest, ModelIdentity, StoreInfo
+    from qa.store import FlatStore
 
     rows = [json.loads(line) for line in open(base / "passages.jsonl", encoding="utf-8")]
     meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
     n0 = len(rows)
     t = time.perf_counter()
-    passages = []
-    for r in range(size):
-        row = _variant(rows[r % n0], r // n0)
-        passages.append(Passage(**dict(row, sentences=tuple(tuple(s) for s in row["sentences"]))))
+    passages = [Passage.from_dict(_variant(rows[r % n0], r // n0)) for r in range(size)]
     vectors = _vectors(np.load(base / "vectors.npy"), size)
     derive_s = time.perf_counter() - t
 
-    t = time.perf_counter()
-    store = store_for(vectors.shape[1], size)
-    store.add(vectors)
-    store_s = time.perf_counter() - t
-    t = time.perf_counter()
-    lexical = Lexical.build([keyword_text(p.title, p.text) for p in passages])
-    bm25_s = time.perf_counter() - t
-
-    documents: dict[str, dict] = {}
+    documents: dict[str, DocumentEntry] = {}
+    counts: dict[str, int] = {}
     for p in passages:
-        d = documents.setdefault(p.document, {"sha256": "0" * 64, "title": p.title, "encoding": "utf-8", "passages": 0})
-        d["passages"] += 1
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "created": "bench",
-        "model": meta["model"],
-        "chunking": meta["chunking"],
-        "store": {"kind": store.kind, "params": store.params(), "exact_below": EXACT_BELOW},
-        "documents": documents,
-        "skipped": [],
-        "counts": {"documents": len(documents), "passages": size, "vectors": len(store)},
-        "versions": _versions(),
-        "bench": "vectors and texts derived from real SciFact passages (see bench/scale.py)",
-    }
+        counts[p.document] = counts.get(p.document, 0) + 1
+    for p in passages:
+        documents.setdefault(p.document, DocumentEntry("0" * 64, p.title, "utf-8", counts[p.document]))
+    chunking = meta["chunking"] or {"chunk_tokens": 128, "overlap_sentences": 1, "cleaner_version": 1}
+    manifest = Manifest(
+        generation="", created="bench", model=ModelIdentity(**meta["model"]), chunking=Chunking(**chunking),
+        store=StoreInfo(""), documents=documents, skipped=(), counts=Counts(len(documents), size, size),
+        versions=versions(),
+    )
     root.mkdir(parents=True, exist_ok=True)
+    # Vector store, BM25 and passage table, written and committed as a build does.
     t = time.perf_counter()
-    name = _write_generation(root, manifest, passages, store, lexical)
+    name = generation.write(root, manifest, passages, vectors, FaissBackend())
     write_s = time.perf_counter() - t
     size_bytes = sum(f.stat().st_size for f in (root / name).rglob("*") if f.is_file())
+    store = generation.open_generation(root / name, full_check=False).index.store
 
     # Search quality and speed of the chosen store against an exact scan.
     queries = np.load(base / "queries.npy")
@@ -146,8 +135,6 @@ def build(size: int, base: Path, root: Path) -> dict:
         "store": store.kind,
         "store_params": store.params(),
         "derive_s": round(derive_s, 2),
-        "store_build_s": round(store_s, 2),
-        "bm25_build_s": round(bm25_s, 2),
         "write_s": round(write_s, 2),
         "index_bytes": size_bytes,
         "exact_search_ms_p50": round(_pct(exact_ms, 50), 2),
@@ -208,7 +195,7 @@ def hnsw(size: int, base: Path) -> dict:
 
 def _timed_pass(searcher, gen, questions: list[str]) -> tuple[list[float], ...]:
     """Per question, in ms: encode, vector search, fusion (BM25 + combining), full answer."""
-    from qa.search import _candidates
+    from qa.search import candidates
 
     encode, search, fusion, ask = [], [], [], []
     depth = max(100, 3 * 5 + 10)  # what Searcher.ask asks the store for at k=5
@@ -216,9 +203,9 @@ def _timed_pass(searcher, gen, questions: list[str]) -> tuple[list[float], ...]:
         t0 = time.perf_counter()
         v = searcher.embedder.encode([q])[0]
         t1 = time.perf_counter()
-        gen.store.search(v[None, :], depth)
+        gen.index.dense(v, depth)
         t2 = time.perf_counter()
-        _candidates(gen, q, v, 5, None, "hybrid")
+        candidates(gen.index, q, v, 5, None, "hybrid")
         t3 = time.perf_counter()
         searcher.ask(q, k=5)
         t4 = time.perf_counter()
@@ -232,7 +219,7 @@ def _timed_pass(searcher, gen, questions: list[str]) -> tuple[list[float], ...]:
 def serve(root: Path, base: Path, n_queries: int) -> dict:
     """What a process answering questions sees: open time, memory, latency per stage."""
     t = time.perf_counter()
-    from qa.index import load
+    from qa.current import load
     from qa.search import Searcher
 
     import_s = time.perf_counter() - t

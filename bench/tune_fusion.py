@@ -15,22 +15,22 @@ from pathlib import Path
 import numpy as np
 
 from bench.corpus import SCIFACT
-from qa.evaluation import _ndcg
+from qa.evaluation import ndcg_at
 
 
 def _arrays(searcher, names, queries):
     """Per query: candidate doc ids (best passage each) with dense and BM25 scores."""
-    from qa.search import _candidates
+    from qa.search import candidates
 
-    gen = searcher.generation
+    index = searcher.generation.index
     out = {}
     for qid, text in queries.items():
         q = searcher.embedder.encode([text])[0]
-        rows, _, _ = _candidates(gen, text, q, 300, None, "hybrid")
+        rows, _, _ = candidates(index, text, q, 300, None, "hybrid")
         rows = np.array(rows)
-        dense = gen.store.vectors(rows) @ q
-        lexical = gen.lexical.scores(text)[rows]
-        docs = [names[gen.passages[r].document] for r in rows]
+        dense = index.vectors(rows) @ q
+        lexical = index.keyword_scores(text, rows)
+        docs = [names[index.passage(r).document] for r in rows]
         out[qid] = (docs, dense, lexical)
     return out
 
@@ -44,7 +44,7 @@ def _score(arrays, qrels, fuse):
             if docs[i] not in seen:
                 seen.add(docs[i])
                 ranked.append(docs[i])
-        total += _ndcg(ranked[:10], qrels[qid])
+        total += ndcg_at(ranked[:10], qrels[qid])
     return total / len(arrays)
 
 
@@ -66,15 +66,15 @@ def main() -> int:
     parser.add_argument("--beir", default=str(SCIFACT))
     args = parser.parse_args()
 
-    from qa.evaluation import _file_name, evaluate_beir, read_beir
+    from qa.evaluation import file_name, evaluate_beir, read_beir
     from qa.search import Searcher
-    from qa.evaluation import _work_dir
+    from qa.evaluation import work_dir
 
     evaluate_beir(Path(args.beir), split="train", mode="dense", log=print)  # builds or reuses the index
-    work = _work_dir(Path(args.beir))
+    work = work_dir(Path(args.beir))
     searcher = Searcher(work / "index")
     corpus, _, _ = read_beir(Path(args.beir), "train")
-    names = {_file_name(d): d for d in corpus}
+    names = {file_name(d): d for d in corpus}
     results = {}
     for split in ("train", "test"):
         _, queries, qrels = read_beir(Path(args.beir), split)

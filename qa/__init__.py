@@ -10,22 +10,15 @@ Heavy libraries (torch, sentence-transformers, faiss) load only when needed.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
+from .answer import Answer, AnswerSentence, Citation, Hit
+from .build import BuildReport, build_index
 from .documents import Skipped
-from .errors import (
-    EmptyCorpus,
-    EmptyQuestion,
-    IndexCorrupt,
-    IndexLocked,
-    IndexNotFound,
-    ModelMismatch,
-    ModelNotAvailable,
-    QAError,
-)
-from .index import BuildReport, VerifyReport, build_index, verify
-from .search import Answer, AnswerSentence, Citation, Hit, Searcher
-from .settings import DEFAULT_MODEL, Settings
+from . import errors
+from .errors import *  # noqa: F403 - the documented error hierarchy, listed once in errors.__all__
+from .search import DocumentInfo, IndexInfo, Searcher
+from .settings import DEFAULT_MODEL, MAX_K, Settings
+from .verify import VerifyReport, verify
 
 
 def ask(question: str, k: int = 5, index: str = "index") -> Answer:
@@ -36,6 +29,7 @@ def ask(question: str, k: int = 5, index: str = "index") -> Answer:
 __all__ = [
     "__version__",
     "DEFAULT_MODEL",
+    "MAX_K",
     "Settings",
     "build_index",
     "BuildReport",
@@ -43,17 +37,12 @@ __all__ = [
     "VerifyReport",
     "Skipped",
     "Searcher",
+    "IndexInfo",
+    "DocumentInfo",
     "ask",
     "Answer",
     "AnswerSentence",
     "Hit",
     "Citation",
-    "QAError",
-    "EmptyCorpus",
-    "EmptyQuestion",
-    "IndexNotFound",
-    "IndexCorrupt",
-    "ModelMismatch",
-    "IndexLocked",
-    "ModelNotAvailable",
+    *errors.__all__,
 ]

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .documents import MAX_BYTES, SUPPORTED_SUFFIXES, decode
-from .search import Answer, Hit
+from .answer import Answer, Hit
+from .readers import Unreadable, read_file, registration, size_problem, suffix_list
 
 _SURROUNDING_LINES = 4
 
@@ -43,10 +43,10 @@ def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> s
     root = Path(documents).resolve()
     if root not in path.parents or not path.is_file():
         return None
-    decoded = decode(path.read_bytes())
-    if isinstance(decoded, str):
+    try:
+        all_lines = read_file(path.name, path, path.read_bytes()).text.split("\n")
+    except (Unreadable, OSError):
         return None
-    all_lines = decoded[0].split("\n")
     start = max(0, hit.citation.line_start - 1 - lines)
     end = min(len(all_lines), hit.citation.line_end + lines)
     return "\n".join(f"{n:>5}  {all_lines[n - 1]}" for n in range(start + 1, end + 1))
@@ -121,9 +121,9 @@ def safe_name(original: str) -> str | None:
 def add_files(documents: Path, files: Iterable[tuple[str, Path]]) -> list[Upload]:
     """Copy uploaded files (original name, temp path) into `documents`.
 
-    Refuses wrong types, oversize, empty, undecodable and duplicate names, each
-    with a sentence saying why; never overwrites and never writes outside
-    `documents`.
+    Each file passes the same checks as a build (type, size, and its reader
+    must extract text from it); refusals say why. Never overwrites and never
+    writes outside `documents`; saved files get normal permissions.
     """
     documents = Path(documents)
     documents.mkdir(parents=True, exist_ok=True)
@@ -133,20 +133,19 @@ def add_files(documents: Path, files: Iterable[tuple[str, Path]]) -> list[Upload
         if name is None:
             results.append(Upload(original, None, "the file name is empty after removing unsafe characters"))
             continue
-        if not name.lower().endswith(SUPPORTED_SUFFIXES):
-            results.append(Upload(original, None, f"only {' and '.join(SUPPORTED_SUFFIXES)} files can be added"))
+        if registration(name) is None:
+            results.append(Upload(original, None, f"only {suffix_list()} files can be added"))
             continue
-        size = Path(temp).stat().st_size
-        if size > MAX_BYTES:
-            results.append(Upload(original, None, f"too large ({size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB)"))
+        problem = size_problem(name, Path(temp).stat().st_size)
+        if problem:
+            results.append(Upload(original, None, problem))
             continue
         data = Path(temp).read_bytes()
-        decoded = decode(data)
-        if isinstance(decoded, str):
-            results.append(Upload(original, None, decoded))
-            continue
-        if not decoded[0].strip():
-            results.append(Upload(original, None, "empty (no text)"))
+        try:
+            if not read_file(name, Path(temp), data).text.strip():
+                raise Unreadable("empty (no text)")
+        except Unreadable as exc:
+            results.append(Upload(original, None, str(exc)))
             continue
         target = documents / name
         if target.resolve().parent != documents.resolve():
@@ -159,6 +158,8 @@ def add_files(documents: Path, files: Iterable[tuple[str, Path]]) -> list[Upload
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            # mkstemp makes the file private (0600); a document is an ordinary file.
+            os.chmod(tmp, 0o644)
             # link() fails if the name appeared meanwhile: never overwrite.
             os.link(tmp, target)
         except FileExistsError:

@@ -6,7 +6,8 @@ is ever truncated silently at embedding time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
 from .documents import Document
@@ -20,8 +21,10 @@ class Passage:
     """A unit of retrieval with everything needed to cite it.
 
     `char_start`/`char_end` index the document's decoded text; `line_start` and
-    `line_end` are 1-based lines of the original file. `sentences` holds, per
-    sentence, (start, end) inside `text` and its (line_start, line_end).
+    `line_end` are 1-based lines of the extracted text (for a text file, the
+    file's own lines). `sentences` holds, per sentence, (start, end) inside
+    `text` and its (line_start, line_end). `section` is the heading path in
+    force where the passage starts ("" when the format has none).
     """
 
     document: str
@@ -33,6 +36,17 @@ class Passage:
     line_end: int
     sentences: tuple[tuple[int, int, int, int], ...]
     tokens: int
+    section: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain JSON types: how every backend stores a passage."""
+        row = asdict(self)
+        row["sentences"] = [list(s) for s in self.sentences]
+        return row
+
+    @classmethod
+    def from_dict(cls, row: dict) -> "Passage":
+        return cls(**dict(row, sentences=tuple(tuple(s) for s in row["sentences"])))
 
 
 def chunk(
@@ -45,17 +59,22 @@ def chunk(
     """Pack whole sentences into passages of at most `max_tokens` tokens.
 
     A paragraph break ends a passage once it is half full, so passages follow
-    the author's structure; inside a long paragraph consecutive passages share
-    `overlap` whole sentences, so an answer straddling a cut is not lost.
+    the author's structure, and a new section always starts a new passage;
+    inside a long paragraph consecutive passages share `overlap` whole
+    sentences, so an answer straddling a cut is not lost.
     """
     units = _units(clean, count_tokens, max_tokens)
+    section_starts = [a for a, _ in doc.sections]
     groups: list[list[Span]] = []
     current: list[tuple[Span, int, int]] = []  # (span, tokens, paragraph)
     used = 0
     for span, n, para in units:
         if current:
             boundary = para != current[-1][2]
-            if used + n > max_tokens or (boundary and used * 2 >= max_tokens):
+            new_section = boundary and _section_index(section_starts, clean, span) != _section_index(
+                section_starts, clean, current[-1][0]
+            )
+            if used + n > max_tokens or (boundary and used * 2 >= max_tokens) or new_section:
                 groups.append([u[0] for u in current])
                 keep = [] if boundary or not overlap else current[-overlap:]
                 # The overlap must leave room for the new sentence.
@@ -68,6 +87,11 @@ def chunk(
     if current:
         groups.append([u[0] for u in current])
     return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, groups, count_tokens, max_tokens)]
+
+
+def _section_index(starts: list[int], clean: CleanText, span: Span) -> int:
+    """Which section (index into the document's sections, -1 before the first) holds a cleaned span."""
+    return bisect_right(starts, clean.raw_offset(span.start)) - 1 if starts else -1
 
 
 def _units(clean: CleanText, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[Span, int, int]]:
@@ -126,7 +150,9 @@ def _passage(doc: Document, clean: CleanText, spans: list[Span], tokens: int) ->
     for s in spans:
         ls, le = clean.lines(s.start, s.end)
         sents.append((s.start - start, s.end - start, ls, le))
+    i = bisect_right([a for a, _ in doc.sections], raw_start) - 1
     return Passage(
+        section=doc.sections[i][1] if i >= 0 else "",
         document=doc.id,
         title=doc.title,
         text=clean.text[start:end],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import textwrap
@@ -21,10 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("index", help="build the index, or update it after texts were added, changed or removed")
-    p.add_argument("--documents", default="documents", help="folder of .txt and .md files (default: documents)")
+    p.add_argument("--documents", default="documents", help="folder of documents (default: documents)")
     p.add_argument("--index", default="index", help="index folder (default: index)")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"sentence-transformers model name or local path (default: {DEFAULT_MODEL})")
     p.add_argument("--chunk-tokens", type=int, default=Settings.chunk_tokens, help="passage size limit in model tokens")
+    p.add_argument("--overlap-sentences", type=int, default=Settings.overlap_sentences, help="sentences shared by consecutive passages of a long paragraph")
+    p.add_argument("--batch-size", type=int, default=Settings.batch_size, help="passages embedded per batch")
     p.add_argument("--full", action="store_true", help="rebuild everything instead of updating")
     p.add_argument("--clear-cache", action="store_true", help="forget cached embeddings first (they are kept across builds)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -54,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def settings_of(args: argparse.Namespace) -> Settings:
+    """Flags map one to one onto Settings fields (dashes become underscores)."""
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    return Settings(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -73,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from .index import build_index
+    from .build import build_index
 
-    settings = Settings(documents=Path(args.documents), index=Path(args.index), model=args.model, chunk_tokens=args.chunk_tokens)
+    settings = settings_of(args)
     log = None if args.json else (lambda m: print(m, file=sys.stderr))
     if args.clear_cache:
         from .cache import clear
@@ -112,10 +121,10 @@ def _eval(args: argparse.Namespace) -> int:
 
     log = None if args.json else (lambda m: print(m, file=sys.stderr))
     if args.questions:
-        from .index import build_index
+        from .build import build_index
         from .search import Searcher
 
-        build_index(Settings(documents=Path(args.documents), index=Path(args.index)), log=log)
+        build_index(settings_of(args), log=log)
         report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index), k=args.k)
         result = report.to_dict()
     elif args.beir:
@@ -140,26 +149,30 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .index import verify
+    from .verify import verify
 
     report = verify(Path(args.index), Path(args.documents))
     if args.json:
-        print(json.dumps({"ok": report.ok, "generation": report.generation, "passages": report.passages, "problems": list(report.problems)}))
+        print(json.dumps({"ok": report.ok, "generation": report.generation, "passages": report.passages,
+                          "problems": list(report.problems), "stale": list(report.stale)}))
     elif report.ok:
         print(f"Index {args.index} is sound: generation {report.generation}, {report.passages} passages, every citation checked.")
     else:
-        print(f"Index {args.index} has {len(report.problems)} problem(s):")
-        for problem in report.problems:
-            print(f"  - {problem}")
+        if report.problems:
+            print(f"Index {args.index} has {len(report.problems)} problem(s):")
+            for problem in report.problems:
+                print(f"  - {problem}")
+        if report.stale:
+            sound = "is sound but " if report.sound else ""
+            print(f"Index {args.index} {sound}does not match {args.documents} ({len(report.stale)} difference(s)):")
+            for line in report.stale:
+                print(f"  - {line}")
     return 0 if report.ok else 1
 
 
 def _ask(args: argparse.Namespace) -> int:
     from .search import Searcher
 
-    if args.k < 1:
-        print("error: -k must be at least 1", file=sys.stderr)
-        return 2
     answer = Searcher(args.index).ask(args.question, k=args.k, documents=args.documents)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))

@@ -1,31 +1,45 @@
-"""Reading the documents folder: which files, how they decode, what each is called."""
+"""The documents folder: which files, read by which reader, and what each is called.
+
+The folder is a boundary: a symbolic link is followed only when it resolves
+inside the folder, special files (FIFOs, sockets, devices) are never opened,
+and walking is iterative with a depth bound, so no folder can pull in
+/etc/passwd, hang a build, or overflow the stack.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EmptyCorpus
+from .readers import Unreadable, read_file, registration, size_problem, suffix_list
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
-# A text this big is almost certainly a dump, not a document; reading it would
-# stall a build for minutes with no benefit to anyone asking questions.
-MAX_BYTES = 20 * 1024 * 1024
 _TITLE_CHARS = 160
+# Deeper than any real folder tree; deeper ones are skipped with a reason.
+MAX_DEPTH = 4096
 
 
 @dataclass(frozen=True)
 class Document:
-    """One readable text file. `id` is its path relative to the documents folder."""
+    """One readable file. `id` is its path relative to the documents folder.
+
+    `text` is what its reader extracted; `pages`, `sections` and `skip` locate
+    pages, headings and left-out spans in it (see `qa.readers.Extracted`).
+    """
 
     id: str
-    path: Path
+    path: Path | None
     title: str
     text: str
     sha256: str
     encoding: str
+    pages: tuple[int, ...] = ()
+    sections: tuple[tuple[int, str], ...] = ()
+    skip: tuple[tuple[int, int], ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,35 +60,90 @@ class SourceFile:
     size: int
 
 
-def scan(folder: Path) -> list[SourceFile]:
-    """Every supported file under `folder`, recursively, sorted by id.
+@dataclass(frozen=True)
+class Scan:
+    """What `scan` found: files to read, and entries refused with a reason."""
+
+    files: list[SourceFile] = field(default_factory=list)
+    refused: list[Skipped] = field(default_factory=list)
+
+
+def scan(folder: Path) -> Scan:
+    """Every file of a supported type under `folder`, recursively, sorted by id.
 
     Hidden files and folders (a leading dot) are ignored: editors and version
-    control keep their own files there.
+    control keep their own files there. Files of other types are ignored
+    silently; links leaving the folder, link loops, special files and
+    over-deep folders are refused with a reason.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise EmptyCorpus(
-            f"The documents folder {folder} does not exist. Create it and put .txt or .md files in it."
+            f"The documents folder {folder} does not exist. Create it and put {suffix_list()} files in it."
         )
-    found: list[SourceFile] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+    root = folder.resolve()
+    out = Scan()
+    seen_dirs = {root}
+    stack: list[tuple[Path, int]] = [(folder, 0)]
+    while stack:
+        here, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as exc:
+            out.refused.append(Skipped(_rel(folder, here), f"folder cannot be read ({exc.strerror or exc})"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = Path(root) / name
-            if not path.is_file():
+            path = Path(entry.path)
+            rel = _rel(folder, path)
+            is_link = entry.is_symlink()
+            if is_link and not _inside(root, path):
+                if entry.is_dir() or registration(entry.name):
+                    out.refused.append(Skipped(rel, "a link to a place outside the documents folder (not followed)"))
                 continue
-            found.append(
-                SourceFile(
-                    id=path.relative_to(folder).as_posix(),
-                    path=path,
-                    sha256=file_sha256(path),
-                    size=path.stat().st_size,
-                )
-            )
-    return sorted(found, key=lambda f: f.id)
+            try:
+                info = path.stat()  # follows links, which now point inside
+            except OSError as exc:
+                if registration(entry.name):
+                    out.refused.append(Skipped(rel, f"cannot be read ({exc.strerror or exc}; a broken link?)"))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                real = path.resolve()
+                if real in seen_dirs:
+                    out.refused.append(Skipped(rel, "a folder already walked (a link loop or a second link to it)"))
+                elif depth + 1 > MAX_DEPTH:
+                    out.refused.append(Skipped(rel, f"nested more than {MAX_DEPTH} folders deep (not read)"))
+                else:
+                    seen_dirs.add(real)
+                    stack.append((path, depth + 1))
+                continue
+            if registration(entry.name) is None:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                out.refused.append(Skipped(rel, "not a regular file (a FIFO, socket or device), never opened"))
+                continue
+            try:
+                digest = file_sha256(path)
+            except OSError as exc:
+                out.refused.append(Skipped(rel, f"cannot be read ({exc.strerror or exc})"))
+                continue
+            out.files.append(SourceFile(id=rel, path=path, sha256=digest, size=info.st_size))
+    out.files.sort(key=lambda f: f.id)
+    out.refused.sort(key=lambda s: s.document)
+    return out
+
+
+def _rel(folder: Path, path: Path) -> str:
+    return path.relative_to(folder).as_posix() if path != folder else "."
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop of links
+        return False
+    return real == root or root in real.parents
 
 
 def file_sha256(path: Path) -> str:
@@ -86,78 +155,31 @@ def file_sha256(path: Path) -> str:
 
 
 def read(source: SourceFile) -> Document | Skipped:
-    """Decode one file, or say why it cannot be used."""
-    if source.size > MAX_BYTES:
-        return Skipped(
-            source.id,
-            f"too large ({source.size / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB)",
-        )
+    """Extract one file's text with its reader, or say why it cannot be used."""
+    problem = size_problem(source.id, source.size)
+    if problem:
+        return Skipped(source.id, problem)
     try:
         data = source.path.read_bytes()
+        got = read_file(source.id, source.path, data)
     except OSError as exc:
         return Skipped(source.id, f"cannot be read ({exc.strerror or exc})")
-    decoded = decode(data)
-    if isinstance(decoded, str):
-        return Skipped(source.id, decoded)
-    text, encoding = decoded
-    if not text.strip():
+    except Unreadable as exc:
+        return Skipped(source.id, str(exc))
+    if not got.text.strip():
         return Skipped(source.id, "empty (no text)")
     return Document(
         id=source.id,
         path=source.path,
-        title=title_of(text, fallback=source.path.stem),
-        text=text,
+        title=got.title or title_of(got.text, fallback=source.path.stem),
+        text=got.text,
         sha256=source.sha256,
-        encoding=encoding,
+        encoding=got.encoding,
+        pages=got.pages,
+        sections=got.sections,
+        skip=got.skip,
+        notes=got.notes,
     )
-
-
-def decode(data: bytes) -> tuple[str, str] | str:
-    """(text, encoding) or a reason string when the bytes are not usable text."""
-    if not data.strip():
-        return "empty (no text)"
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return _normalise(data.decode(codec)), codec
-            except UnicodeDecodeError:
-                return f"not valid {codec} despite its byte-order mark"
-    if b"\x00" in data[:8192]:
-        return "binary file (contains NUL bytes), not text"
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    else:
-        if _control_ratio(text) > 0.01:
-            return "binary file (control characters), not text"
-        return _normalise(text), "utf-8"
-    # Only accept a guessed encoding when the detector is confident; a wrong
-    # guess would index mojibake that no question can ever match.
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None or best.chaos > 0.1:
-        return "not UTF-8, and its encoding could not be detected reliably"
-    text = str(best)
-    if _control_ratio(text) > 0.01:
-        return "binary file (control characters), not text"
-    return _normalise(text), best.encoding
-
-
-def _normalise(text: str) -> str:
-    # Offsets and line numbers are counted on this string, so only changes that
-    # keep line numbering intact are allowed: lone CRs become LFs (old Mac files).
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
-
-
-def _control_ratio(text: str) -> float:
-    if not text:
-        return 0.0
-    bad = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
-    return bad / len(text)
 
 
 def title_of(text: str, fallback: str) -> str:

@@ -7,38 +7,22 @@ imported only when a model is actually needed, never at package import.
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from .errors import ModelNotAvailable
+from .manifest import ModelIdentity
 from .settings import DEFAULT_MODEL
-
-# Never reach a model hub: every model must already be on disk.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 _WEIGHT_FILES = (".safetensors", ".bin", ".onnx", ".pt", ".pth")
 _loaded: dict[str, object] = {}
 _hashes: dict[tuple[str, int, int], str] = {}
 _lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What the vectors of an index depend on."""
-
-    name: str
-    sha256: str
-    dimension: int
-    max_tokens: int
 
 
 def resolve(model: str) -> str:
@@ -175,7 +159,9 @@ def _load(resolved: str):
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(resolved, trust_remote_code=False)
+        # Never reach a model hub: every model must already be on disk. The
+        # library's own flag, not HF_HUB_OFFLINE, so the host's environment is untouched.
+        return SentenceTransformer(resolved, trust_remote_code=False, local_files_only=True)
     except Exception as exc:
         raise ModelNotAvailable(
             f"Could not load the model {resolved!r} offline ({exc}). "

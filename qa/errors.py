@@ -16,7 +16,11 @@ class EmptyCorpus(QAError):
     """The documents folder is missing or holds no readable text."""
 
 
-class EmptyQuestion(QAError):
+class InvalidArgument(QAError, ValueError):
+    """An argument is out of range or of the wrong type (k < 1, a non-text question)."""
+
+
+class EmptyQuestion(InvalidArgument):
     """The question is empty or only whitespace."""
 
 
@@ -43,6 +47,7 @@ class ModelNotAvailable(QAError):
 __all__ = [
     "QAError",
     "EmptyCorpus",
+    "InvalidArgument",
     "EmptyQuestion",
     "IndexNotFound",
     "IndexCorrupt",

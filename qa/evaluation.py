@@ -16,7 +16,7 @@ from typing import Callable
 
 from .documents import file_sha256
 from .embedding import Embedder
-from .index import build_index
+from .build import build_index
 from .search import MODES, Searcher
 from .settings import Settings
 
@@ -72,7 +72,7 @@ def read_beir(folder: Path, split: str) -> tuple[dict[str, dict], dict[str, str]
     return corpus, {q: queries[q] for q in qrels if q in queries}, qrels
 
 
-def _work_dir(folder: Path) -> Path:
+def work_dir(folder: Path) -> Path:
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qa-eval"
     # Keyed by the corpus's content, not its path or mtime: a moved or
     # re-copied corpus reuses the cached index and embeddings.
@@ -80,7 +80,7 @@ def _work_dir(folder: Path) -> Path:
     return base / f"{Path(folder).name}-{key}"
 
 
-def _file_name(doc_id: str) -> str:
+def file_name(doc_id: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)[:80]
     return f"{safe}-{hashlib.sha1(doc_id.encode()).hexdigest()[:8]}.txt"
 
@@ -105,12 +105,12 @@ def evaluate_beir(
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     say = log or (lambda m: None)
     corpus, queries, qrels = read_beir(folder, split)
-    work = Path(work) if work else _work_dir(folder)
+    work = Path(work) if work else work_dir(folder)
     docs = work / "documents"
     docs.mkdir(parents=True, exist_ok=True)
     names = {}
     for doc_id, d in corpus.items():
-        name = _file_name(doc_id)
+        name = file_name(doc_id)
         names[name] = doc_id
         path = docs / name
         content = f"{(d.get('title') or '').strip()}\n\n{d.get('text', '').strip()}\n"
@@ -139,10 +139,10 @@ def evaluate_beir(
                     break
         latencies.append((time.perf_counter() - start) * 1000)
         rel = qrels[qid]
-        ndcg += _ndcg(ranked[:10], rel)
-        r1 += _recall(ranked[:1], rel)
-        r10 += _recall(ranked[:10], rel)
-        r100 += _recall(ranked[:100], rel)
+        ndcg += ndcg_at(ranked[:10], rel)
+        r1 += recall_at(ranked[:1], rel)
+        r10 += recall_at(ranked[:10], rel)
+        r100 += recall_at(ranked[:100], rel)
         mrr += next((1 / (i + 1) for i, d in enumerate(ranked[:10]) if d in rel), 0.0)
     n = max(1, len(queries))
     return BeirReport(
@@ -153,13 +153,13 @@ def evaluate_beir(
     )
 
 
-def _ndcg(ranked: list[str], rel: dict[str, int]) -> float:
+def ndcg_at(ranked: list[str], rel: dict[str, int]) -> float:
     dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked))
     ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(rel.values(), reverse=True)[: len(ranked) or 10]))
     return dcg / ideal if ideal else 0.0
 
 
-def _recall(ranked: list[str], rel: dict[str, int]) -> float:
+def recall_at(ranked: list[str], rel: dict[str, int]) -> float:
     return len(set(ranked) & set(rel)) / len(rel) if rel else 0.0
 
 

@@ -24,7 +24,8 @@ from typing import Sequence
 import numpy as np
 
 from .documents import file_sha256
-from .embedding import Embedder, ModelIdentity
+from .embedding import Embedder
+from .manifest import ModelIdentity
 
 log = logging.getLogger("qa")
 

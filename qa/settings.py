@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InvalidArgument
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# The most passages one question may ask for: beyond this an answer is a dump
+# of the index, and a client asking for 10**9 would make the server work for minutes.
+MAX_K = 50
 
 
 @dataclass(frozen=True)
@@ -34,12 +39,21 @@ class Settings:
         object.__setattr__(self, "documents", Path(self.documents))
         object.__setattr__(self, "index", Path(self.index))
         if self.chunk_tokens < 16:
-            raise ValueError("chunk_tokens must be at least 16")
+            raise InvalidArgument("chunk_tokens must be at least 16")
         if self.overlap_sentences < 0:
-            raise ValueError("overlap_sentences must be 0 or more")
-        if self.k < 1:
-            raise ValueError("k must be at least 1")
+            raise InvalidArgument("overlap_sentences must be 0 or more")
+        check_k(self.k)
+        if self.batch_size < 1:
+            raise InvalidArgument("batch_size must be at least 1")
 
-    def with_(self, **changes: object) -> "Settings":
-        """A copy with some fields changed (None values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+def check_k(k: object) -> int:
+    """`k` as an int, at most MAX_K (larger is clamped), or InvalidArgument.
+
+    One rule for the CLI, the Python API and the web API.
+    """
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise InvalidArgument(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    if k < 1:
+        raise InvalidArgument(f"k must be at least 1; got {k}")
+    return min(k, MAX_K)

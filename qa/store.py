@@ -1,33 +1,10 @@
-"""The vector store behind a small interface, so another backend can replace FAISS."""
+"""FAISS vector stores: exact below 50,000 passages, IVF cells above. Row i is passage i."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
-
-
-class VectorStore(Protocol):
-    """Rows are numbered 0..n-1 in insertion order; row i is passage i."""
-
-    kind: str
-    dimension: int
-
-    def __len__(self) -> int: ...
-
-    def add(self, vectors: np.ndarray) -> None: ...
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, rows), each of shape (len(queries), k'); k' <= k.
-
-        An approximate store may return fewer than k' hits; missing ones have row -1.
-        """
-        ...
-
-    def vectors(self, rows: np.ndarray) -> np.ndarray: ...
-
-    def save(self, path: Path) -> None: ...
 
 
 class FlatStore:

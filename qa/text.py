@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 # Lines or paragraphs shorter than this may repeat legitimately ("Yes.",
 # "Article 5"), so only longer ones are collapsed as duplicates.
@@ -70,12 +70,16 @@ def words(text: str) -> Iterable[str]:
     return (w.lower() for w in _WORD.findall(text))
 
 
-def clean(raw: str, known_word: Callable[[str], bool] = lambda w: False) -> CleanText:
+def clean(
+    raw: str, known_word: Callable[[str], bool] = lambda w: False, skip: Sequence[tuple[int, int]] = ()
+) -> CleanText:
     """Join wrapped lines, repair line-end hyphenation, drop repeated lines.
 
     `known_word(w)` says whether a lower-case word is attested (elsewhere in the
     corpus or in the model vocabulary); only then is "organ-/isation" joined to
     "organisation". Otherwise the hyphen stays ("law-/enforcement").
+    Lines inside a `skip` span (a PDF's running header, a page number) are left
+    out without breaking the paragraph around them.
     """
     pieces: list[str] = []
     segments: list[tuple[int, int, int]] = []
@@ -92,7 +96,7 @@ def clean(raw: str, known_word: Callable[[str], bool] = lambda w: False) -> Clea
 
     seen_lines: set[str] = set()
     seen_paragraphs: set[str] = set()
-    for block in _paragraph_lines(raw):
+    for block in _paragraph_lines(raw, skip):
         kept = []
         for start, end in block:
             key = " ".join(raw[start:end].split())
@@ -140,13 +144,19 @@ def clean(raw: str, known_word: Callable[[str], bool] = lambda w: False) -> Clea
     return CleanText(raw, "".join(pieces), segments, paragraphs)
 
 
-def _paragraph_lines(raw: str) -> Iterable[list[tuple[int, int]]]:
+def _paragraph_lines(raw: str, skip: Sequence[tuple[int, int]] = ()) -> Iterable[list[tuple[int, int]]]:
     """Groups of (start, end) raw line spans, one group per paragraph."""
     block: list[tuple[int, int]] = []
     pos = 0
+    spans = sorted(skip)
+    starts = [a for a, _ in spans]
     for line in raw.split("\n"):
         start, end = pos, pos + len(line)
         pos = end + 1
+        if spans and line.strip():
+            j = bisect_right(starts, start) - 1
+            if j >= 0 and spans[j][1] >= end:
+                continue  # left out, and the paragraph goes on
         if line.strip():
             block.append((start, end))
         elif block:

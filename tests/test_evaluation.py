@@ -4,11 +4,12 @@ from pathlib import Path
 import pytest
 
 from qa.cli import main
-from qa.evaluation import _ndcg, evaluate_beir, evaluate_questions, read_beir
+from qa.evaluation import ndcg_at, evaluate_beir, evaluate_questions, read_beir
 
 GOLD = Path(__file__).parent / "data" / "sample_questions.jsonl"
 
 
+@pytest.mark.slow
 def test_sample_gold_file_meets_the_answer_quality_floors(searcher):
     r = evaluate_questions(GOLD, searcher)
     assert r.answerable >= 25 and r.off_topic >= 5
@@ -56,5 +57,5 @@ def test_eval_cli_json_keys(tiny_beir, tmp_path, capsys, embedder):
 
 
 def test_ndcg_matches_the_definition():
-    assert _ndcg(["a", "b"], {"b": 1}) == pytest.approx(1 / 1.5849625, rel=1e-6)
-    assert _ndcg(["x"], {"a": 1}) == 0.0
+    assert ndcg_at(["a", "b"], {"b": 1}) == pytest.approx(1 / 1.5849625, rel=1e-6)
+    assert ndcg_at(["x"], {"a": 1}) == 0.0

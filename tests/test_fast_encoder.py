@@ -22,6 +22,7 @@ def export(embedder):
     return meta
 
 
+@pytest.mark.slow
 def test_export_agrees_with_torch(embedder, export):
     assert export["check"]["min_cosine"] >= 0.9999
     fast = FastEncoder(export_dir(export["model_sha256"]))
@@ -32,6 +33,7 @@ def test_export_agrees_with_torch(embedder, export):
     assert fast.identity() == embedder.identity()
 
 
+@pytest.mark.slow
 def test_searcher_uses_it_and_ranks_like_torch(sample_index, searcher, export):
     import qa
 

@@ -41,7 +41,7 @@ def test_off_topic_questions_are_not_answered(searcher):
 
 def test_k_larger_than_the_corpus_returns_everything_once(searcher):
     answer = searcher.ask("human trafficking", k=1000)
-    total = len(searcher.generation.passages)
+    total = searcher.info().passages
     assert 0 < len(answer.passages) <= total
     assert len({h.text for h in answer.passages}) == len(answer.passages)
     assert [h.rank for h in answer.passages] == list(range(1, len(answer.passages) + 1))

@@ -75,8 +75,8 @@ def test_size_picks_the_store_and_the_manifest_says_so(docs, tmp_path, embedder,
     report = qa.build_index(settings, embedder=embedder, full=True)
     assert report.store == "faiss-ivf-flat-ip"
     searcher = qa.Searcher(settings.index, embedder=embedder)
-    manifest = searcher.generation.manifest["store"]
-    assert manifest["kind"] == "faiss-ivf-flat-ip" and manifest["params"]["nprobe"] >= 1
+    info = searcher.info()
+    assert info.store == "faiss-ivf-flat-ip" and info.store_params["nprobe"] >= 1
     assert searcher.ask("Who chairs the Military Chamber?").passages[0].citation.document == COURT
     assert qa.verify(settings.index, documents=docs).ok
 

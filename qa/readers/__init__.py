@@ -63,11 +63,17 @@ def supported_suffixes() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+def suffix_list() -> str:
+    """The supported suffixes in words: ".markdown, .md or .txt"."""
+    *rest, last = supported_suffixes()
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
 def size_problem(name: str, size: int) -> str | None:
     """Why a file of this size is refused, or None. One rule for scans and uploads."""
     reg = registration(name)
     if reg is None:
-        return f"not a supported type (supported: {', '.join(supported_suffixes())})"
+        return f"not a supported type (only {suffix_list()} files are read)"
     if size > reg.max_bytes:
         limit = reg.max_bytes / 1024 / 1024
         return f"too large ({size / 1024 / 1024:.1f} MiB; the limit for {reg.label} files is {limit:.0f} MiB)"
@@ -115,6 +121,7 @@ __all__ = [
     "unregister",
     "registration",
     "supported_suffixes",
+    "suffix_list",
     "size_problem",
     "read_file",
 ]

@@ -1,0 +1,292 @@
+"""Building the index, or bringing it up to date with the documents folder.
+
+documents → readers → cleaned text → passages → vectors (through the
+embedding cache) → a new generation, committed atomically. Only new and
+changed files are read and embedded; when nothing changed the model is not
+even loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import generation, manifest as manifest_io
+from ._version import __version__
+from .backends.faiss import FaissBackend
+from .cache import EmbeddingCache, embed_with_cache
+from .chunking import Passage, chunk
+from .current import current_name, load_quietly
+from .documents import Document, Skipped, SourceFile, read, scan
+from .embedding import Embedder
+from .errors import EmptyCorpus, IndexCorrupt
+from .fast_encoder import ensure_export
+from .manifest import Chunking, Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
+from .readers import suffix_list
+from .settings import Settings
+from .text import CLEANER_VERSION, clean, words
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `build_index` did."""
+
+    documents: int
+    passages: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    embedded: int = 0
+    up_to_date: bool = False
+    full_rebuild_reason: str | None = None
+    generation: str = ""
+    # How vectors are searched: exact below 50,000 passages, IVF above.
+    store: str = ""
+    store_params: dict = field(default_factory=dict)
+    # Whether questions are encoded by the checked ONNX export (no torch).
+    fast_query: bool = False
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [asdict(s) for s in self.skipped]
+        for key in ("added", "changed", "removed"):
+            d[key] = list(d[key])
+        return d
+
+
+@dataclass
+class Plan:
+    """What an update must do, from comparing the folder with the last manifest."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    todo: list[SourceFile] = field(default_factory=list)
+    kept_skips: list[Skipped] = field(default_factory=list)
+
+
+def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> Plan:
+    """Compare the folder with the manifest by content hash."""
+    out = Plan()
+    old_docs = dict(before.documents) if before is not None else {}
+    old_skipped = {s.document: s for s in before.skipped} if before is not None else {}
+    for s in sources:
+        old = old_docs.get(s.id) or old_skipped.get(s.id)
+        same = old is not None and old.sha256 == s.sha256
+        if same and not rebuild:
+            if s.id in old_docs:
+                out.unchanged.append(s.id)
+            else:
+                out.kept_skips.append(Skipped(s.id, old_skipped[s.id].reason))
+            continue
+        out.todo.append(s)
+        if not same:
+            (out.changed if old is not None else out.added).append(s.id)
+    out.removed = sorted((set(old_docs) | set(old_skipped)) - {s.id for s in sources})
+    return out
+
+
+def chunking(settings: Settings) -> Chunking:
+    return Chunking(settings.chunk_tokens, settings.overlap_sentences, CLEANER_VERSION)
+
+
+def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:
+    if before is None:
+        return "no index yet"
+    if full:
+        return "--full was asked for"
+    if before.model.name != settings.model:
+        return f"the model changed from {before.model.name} to {settings.model}"
+    if before.chunking != chunking(settings):
+        return "the chunking settings changed"
+    return None
+
+
+def versions() -> dict[str, str]:
+    out = {"qa": __version__, "python": platform.python_version()}
+    for dist in ("faiss-cpu", "sentence-transformers", "torch", "transformers", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _quick_manifest(root: Path) -> Manifest | None:
+    """The manifest CURRENT points at, if it reads and its files have their recorded sizes."""
+    name = current_name(root)
+    if name is None:
+        return None
+    try:
+        m = manifest_io.read(root / name)
+        generation.check_files(root / name, m, full=False)
+        return m
+    except (IndexCorrupt, OSError):
+        return None
+
+
+def passages_of(docs: list[Document], embedder: Embedder, settings: Settings, max_tokens: int) -> tuple[list[Passage], list[Skipped]]:
+    """Clean and cut documents into passages; documents left with none are reported."""
+    vocabulary = embedder.vocabulary()
+    for d in docs:
+        vocabulary.update(words(d.text))
+    out: list[Passage] = []
+    skipped = []
+    for d in docs:
+        cleaned = clean(d.text, vocabulary.__contains__, d.skip)
+        found = chunk(d, cleaned, embedder.count_tokens, max_tokens, settings.overlap_sentences)
+        if not found:
+            skipped.append(Skipped(d.id, "no sentences found after cleaning"))
+        out.extend(found)
+    return out, skipped
+
+
+def build_index(
+    settings: Settings | None = None,
+    *,
+    full: bool = False,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    log: Log | None = None,
+) -> BuildReport:
+    """Build the index, or bring it up to date with the documents folder.
+
+    Only new and changed files are read and embedded; when nothing changed the
+    model is not even loaded. A different model or chunking means a full
+    rebuild, which the report says.
+    """
+    settings = settings or Settings()
+    say = log or (lambda message: None)
+    started = time.perf_counter()
+    root = Path(settings.index)
+    root.mkdir(parents=True, exist_ok=True)
+    with generation.IndexLock(root):
+        found = scan(settings.documents)
+        sources = found.files
+        if not sources:
+            raise EmptyCorpus(
+                f"No {suffix_list()} files in {settings.documents}. Put some there and run: qa index"
+            )
+        # Fast path: when nothing changed, the manifest alone says so; the
+        # generation's files are only checked by size, not read or hashed.
+        quick = _quick_manifest(root)
+        if quick is not None and rebuild_reason(quick, settings, full) is None:
+            p = plan(quick, sources, rebuild=False)
+            if not p.todo and not p.removed:
+                return BuildReport(
+                    documents=len(p.unchanged),
+                    passages=quick.counts.passages,
+                    skipped=tuple(sorted(p.kept_skips + found.refused, key=lambda s: s.document)),
+                    seconds=time.perf_counter() - started,
+                    unchanged=len(p.unchanged),
+                    up_to_date=True,
+                    generation=quick.generation,
+                    store=quick.store.kind,
+                    store_params=dict(quick.store.params),
+                )
+        previous = load_quietly(root)
+        before = previous.manifest if previous is not None else None
+        reason = rebuild_reason(before, settings, full)
+        embedder = embedder or Embedder(settings.model)
+        identity = embedder.identity()
+        if previous is not None and reason is None and before.model.sha256 != identity.sha256:
+            reason = "the model's weights changed"
+        p = plan(before, sources, rebuild=reason is not None)
+        if reason is not None:
+            p.unchanged = []  # everything is re-read; nothing is carried over
+            if previous is not None:
+                say(f"Full rebuild: {reason}.")
+
+        docs, skipped = [], list(p.kept_skips) + list(found.refused)
+        for s in p.todo:
+            got = read(s)
+            (docs if isinstance(got, Document) else skipped).append(got)
+        new_passages, empty = passages_of(docs, embedder, settings, min(settings.chunk_tokens, identity.max_tokens))
+        skipped += empty
+        per_document = Counter(x.document for x in new_passages)
+        docs = [d for d in docs if per_document[d.id]]
+
+        # Vectors of unchanged documents are carried over; new passages go
+        # through the embedding cache, so only never-seen text is embedded.
+        keep = set(p.unchanged)
+        keep_rows = previous.index.rows_of(keep) if keep else np.zeros(0, np.int64)
+        carried = [previous.index.passage(int(r)) for r in keep_rows]
+        with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
+            say(f"Embedding the new passages of {len(docs)} files ({len(new_passages)} passages, cached ones reused).")
+            new_vectors, embedded = embed_with_cache(
+                cache, [x.text for x in new_passages],
+                lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress),
+            )
+        passages = carried + new_passages
+        if not passages:
+            raise EmptyCorpus(
+                f"None of the {len(sources)} files in {settings.documents} holds usable text: "
+                + "; ".join(f"{s.document}: {s.reason}" for s in skipped[:5])
+            )
+        if len(keep_rows):
+            new_vectors = np.concatenate([previous.index.vectors(keep_rows), new_vectors])
+        documents = {d: before.documents[d] for d in p.unchanged}
+        for d in docs:
+            documents[d.id] = DocumentEntry(d.sha256, d.title, d.encoding, per_document[d.id], _page_lines(d))
+        hashes = {s.id: s.sha256 for s in sources}
+        manifest = Manifest(
+            generation="",
+            created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            model=identity,
+            chunking=chunking(settings),
+            store=StoreInfo(""),
+            documents=dict(sorted(documents.items())),
+            skipped=tuple(
+                SkippedEntry(s.document, s.reason, hashes.get(s.document, ""))
+                for s in sorted(skipped, key=lambda s: s.document)
+                if s.document in hashes  # refused links and folders are found again by each scan
+            ),
+            counts=Counts(len(documents), len(passages), len(new_vectors)),
+            versions=versions(),
+        )
+        reuse = previous.index if previous is not None and reason is None else None
+        name = generation.write(root, manifest, passages, new_vectors, FaissBackend(), reuse)
+        generation.cleanup(root, keep=name)
+        # Once per set of weights: questions are then answered without torch.
+        fast = ensure_export(embedder, say) is not None
+        committed = manifest_io.read(root / name)
+        return BuildReport(
+            documents=len(documents),
+            passages=len(passages),
+            skipped=tuple(sorted(skipped, key=lambda s: s.document)),
+            seconds=time.perf_counter() - started,
+            added=tuple(p.added),
+            changed=tuple(p.changed),
+            removed=tuple(p.removed),
+            unchanged=len(p.unchanged),
+            embedded=embedded,
+            full_rebuild_reason=reason if previous is not None else None,
+            generation=name,
+            store=committed.store.kind,
+            store_params=dict(committed.store.params),
+            fast_query=fast,
+        )
+
+
+def _page_lines(doc: Document) -> tuple[int, ...]:
+    """The 1-based line on which each page of a paged document starts."""
+    lines, line, last = [], 1, 0
+    for offset in doc.pages:
+        line += doc.text.count("\n", last, offset)
+        lines.append(line)
+        last = offset
+    return tuple(lines)

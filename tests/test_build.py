@@ -1,0 +1,137 @@
+"""Building and updating the index: what is read, repaired, embedded and carried over."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa import manifest
+from qa.generation import open_generation
+
+from conftest import COURT, ROOT, SAMPLES, UN
+
+
+def test_sample_build_report_and_manifest(sample_index):
+    settings, report = sample_index
+    assert report.documents == 2 and report.passages > 5 and report.skipped == ()
+    m = json.loads((settings.index / report.generation / "manifest.json").read_text())
+    assert m["format_version"] == manifest.FORMAT_VERSION == 2 and len(m["checksum"]) == 64
+    assert m["model"]["name"] == "all-MiniLM-L6-v2" and m["model"]["dimension"] == 384
+    assert len(m["model"]["sha256"]) == 64
+    assert m["chunking"]["chunk_tokens"] == 128
+    assert set(m["documents"]) == {COURT, UN}
+    assert m["counts"]["passages"] == m["counts"]["vectors"] == report.passages
+    assert {"faiss-cpu", "sentence-transformers", "qa"} <= set(m["versions"])
+    assert m["documents"][COURT]["title"].startswith("Military Chamber of the Supreme Court")
+
+def test_index_holds_no_pickle(sample_index):
+    settings, _ = sample_index
+    for f in settings.index.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert not data.startswith(b"\x80"), f"{f} looks like a pickle"
+            assert f.suffix in {"", ".json", ".jsonl", ".faiss", ".npy", ".sqlite"}, f
+
+def test_sample_text_is_repaired(sample_index):
+    passages = list(open_generation(sample_index[0].index / sample_index[1].generation).index.passages())
+    un = " ".join(p.text for p in passages if p.document == UN)
+    assert "law-enforcement" in un  # "lawenforcement" is no word: the hyphen stays
+    court = [p.text for p in passages if p.document == COURT]
+    headline = "Military Chamber of the Supreme Court of the Republic of Azerbaijan held a meeting"
+    assert sum(t.count(headline) for t in court) == 1
+
+def test_empty_documents_folder_is_an_error(tmp_path, embedder):
+    (tmp_path / "docs").mkdir()
+    with pytest.raises(qa.EmptyCorpus, match="qa index"):
+        qa.build_index(qa.Settings(documents=tmp_path / "docs", index=tmp_path / "index"), embedder=embedder)
+
+def test_bad_files_are_skipped_and_the_build_continues(docs, tmp_path, embedder):
+    (docs / "empty.txt").write_text("")
+    (docs / "blank.md").write_text("  \n \n")
+    (docs / "blob.txt").write_bytes(b"\x00\xff" * 500)
+    (docs / "latin.txt").write_bytes(b"\xff\xfe\xfd" + bytes(range(128, 256)) * 3)
+    report = qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    reasons = {s.document: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "blank.md", "blob.txt", "latin.txt"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["blob.txt"]
+    assert report.documents == 2
+
+def test_missing_index_names_the_command(tmp_path):
+    with pytest.raises(qa.IndexNotFound, match="qa index"):
+        qa.Searcher(tmp_path / "nothing")
+
+OKAPI = "Okapi report\n\nThe okapi reserve in Ituri was founded in 1992. Rangers count okapi tracks every dry season.\n"
+
+def _build(docs: Path, index: Path, embedder, **kw) -> qa.BuildReport:
+    return qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder, **kw)
+
+@pytest.fixture
+def built(docs, tmp_path, embedder):
+    index = tmp_path / "index"
+    _build(docs, index, embedder)
+    return docs, index
+
+def test_added_file_is_found_and_only_it_is_embedded(built, embedder):
+    docs, index = built
+    searcher = qa.Searcher(index, embedder=embedder)  # held open across the update
+    (docs / "okapi.txt").write_text(OKAPI)
+    report = _build(docs, index, embedder)
+    assert report.added == ("okapi.txt",) and report.unchanged == 2 and not report.changed
+    new_passages = json.loads((index / report.generation / "manifest.json").read_text())["documents"]["okapi.txt"]["passages"]
+    assert report.embedded == new_passages
+    answer = searcher.ask("When was the okapi reserve founded?", k=1)  # live reload
+    assert answer.passages[0].citation.document == "okapi.txt"
+    assert searcher.generation.name == report.generation
+
+def test_changed_sentence_replaces_the_old_one(built, embedder):
+    docs, index = built
+    text = (docs / COURT).read_text(encoding="utf-8")
+    (docs / COURT).write_text(text.replace("28th of June 2005", "3rd of March 2006"), encoding="utf-8")
+    report = _build(docs, index, embedder)
+    assert report.changed == (COURT,) and report.unchanged == 1
+    assert 0 < report.embedded < report.passages
+    answer = qa.Searcher(index, embedder=embedder).ask("When was the law on combating human trafficking adopted?", k=10)
+    texts = " ".join(h.text for h in answer.passages)
+    assert "3rd of March 2006" in texts and "28th of June 2005" not in texts
+
+def test_removed_file_never_appears(built, embedder):
+    docs, index = built
+    (docs / COURT).unlink()
+    report = _build(docs, index, embedder)
+    assert report.removed == (COURT,) and report.embedded == 0
+    answer = qa.Searcher(index, embedder=embedder).ask("Who chairs the Military Chamber?", k=100)
+    assert {h.citation.document for h in answer.passages} == {UN}
+
+def test_no_change_is_up_to_date_without_loading_the_model(built):
+    docs, index = built
+    code = (
+        "import sys, json; from qa.cli import main; "
+        f"main(['index', '--documents', {str(docs)!r}, '--index', {str(index)!r}, '--json']); "
+        "print(json.dumps(['torch' in sys.modules, 'sentence_transformers' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.splitlines()
+    report, loaded = json.loads(out[0]), json.loads(out[1])
+    assert report["up_to_date"] is True and report["embedded"] == 0 and report["unchanged"] == 2
+    assert loaded == [False, False]
+
+def test_rename_and_revert_embed_nothing_new(built, embedder):
+    docs, index = built
+    (docs / COURT).rename(docs / "renamed.txt")
+    report = _build(docs, index, embedder)
+    assert report.added == ("renamed.txt",) and report.removed == (COURT,) and report.embedded == 0
+
+def test_settings_change_is_a_full_rebuild_said_plainly(built, embedder):
+    docs, index = built
+    said = []
+    report = qa.build_index(qa.Settings(documents=docs, index=index, chunk_tokens=64), embedder=embedder, log=said.append)
+    assert report.full_rebuild_reason == "the chunking settings changed"
+    assert any("Full rebuild" in s for s in said)
+    assert _build(docs, index, embedder, full=True).full_rebuild_reason == "--full was asked for"
