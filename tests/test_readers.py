@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 import qa
 from qa import readers
 from qa.chat import add_files
+from qa.cli import main
 from qa.readers import Extracted, Unreadable
 from qa.readers.text import markdown_sections
 
@@ -39,10 +41,11 @@ def shout():
 SHOUT = b"SHOUT\n\nHARBOUR: THE NORTH HARBOUR OPENED IN 1881 AFTER NINE YEARS OF WORK.\n\nLIGHT: ITS LIGHTHOUSE WAS LIT BY MARGARET ELLISON.\n"
 
 
-def test_a_registered_reader_is_picked_up_by_qa_index_and_verify(shout, docs, tmp_path, embedder):
+def test_a_registered_reader_is_picked_up_by_qa_index_and_verify(shout, docs, tmp_path, embedder, capsys):
     (docs / "report.shout").write_bytes(SHOUT)
-    report = qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
-    assert "report.shout" in report.added and report.documents == 3
+    assert main(["index", "--documents", str(docs), "--index", str(tmp_path / "index"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "report.shout" in report["added"] and report["documents"] == 3
     searcher = qa.Searcher(tmp_path / "index", embedder=embedder)
     hit = searcher.ask("Who lit the lighthouse?", k=1).passages[0]
     assert hit.citation.document == "report.shout" and hit.citation.title == "A shouted report"
