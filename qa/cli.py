@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -65,6 +66,18 @@ def settings_of(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # Library warnings (a damaged generation, a repaired pointer) are one line
+    # for a person, like errors, not a source location.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return _run(args)
+        finally:
+            for w in {str(w.message): w for w in caught}:
+                print(f"warning: {w}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "index":
             return _index(args)

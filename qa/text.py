@@ -98,13 +98,20 @@ def clean(
     seen_paragraphs: set[str] = set()
     for block in _paragraph_lines(raw, skip):
         kept = []
+        # A line left out as a repeat ends any hyphen split before it: the
+        # next kept line is not the continuation of that word.
+        after_gap: list[bool] = []
+        dropped = False
         for start, end in block:
             key = " ".join(raw[start:end].split())
             if len(key) >= MIN_REPEAT_CHARS:
                 if key in seen_lines:
+                    dropped = True
                     continue
                 seen_lines.add(key)
             kept.append((start, end))
+            after_gap.append(dropped)
+            dropped = False
         tokens = [(m.start(), m.end(), li) for li, (s, e) in enumerate(kept) for m in _TOKEN.finditer(raw, s, e)]
         if not tokens:
             continue
@@ -123,7 +130,7 @@ def clean(
         for n, (a, b, line) in enumerate(tokens):
             if n:
                 prev_a, prev_b, prev_line = tokens[n - 1]
-                if prev_line != line and _hyphen_split(raw, prev_a, prev_b, a, b):
+                if prev_line != line and not after_gap[line] and _hyphen_split(raw, prev_a, prev_b, a, b):
                     left = _trailing_letters(raw[prev_a : prev_b - 1])
                     right = _leading_letters(raw[a:b])
                     if known_word((left + right).lower()):

@@ -97,3 +97,13 @@ def _wrap(paragraphs, width, hyphenate, rnd) -> str:
         lines.append(line)
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
+
+
+def test_a_line_dropped_as_a_repeat_ends_the_hyphen_split_before_it():
+    # Found by the property test in test_chunking: the repeated second line is
+    # dropped, and "ab-" must not be glued to the next kept line's word.
+    repeated = "abbaaaaaa aaaa aaaaa aaaaaaaaa aaaaaaaaa aa"
+    raw = f"Start of one aa-\n{repeated}\nend.\n\nOther text here ab-\n{repeated}\nzz yy xx.\n"
+    c = clean(raw)
+    assert "ab-zz" not in c.text and "abzz" not in c.text
+    assert "ab- zz yy xx." in c.text
