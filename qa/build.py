@@ -27,6 +27,7 @@ from .chunking import Passage, chunk
 from .current import current_name, load_quietly
 from .documents import Document, Skipped, SourceFile, read, scan
 from .embedding import Embedder
+from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
 from .fast_encoder import ensure_export
 from .manifest import Chunking, Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
@@ -141,6 +142,8 @@ def _quick_manifest(root: Path) -> Manifest | None:
 
 def passages_of(docs: list[Document], embedder: Embedder, settings: Settings, max_tokens: int) -> tuple[list[Passage], list[Skipped]]:
     """Clean and cut documents into passages; documents left with none are reported."""
+    if not docs:
+        return [], []
     vocabulary = embedder.vocabulary()
     for d in docs:
         vocabulary.update(words(d.text))
@@ -201,7 +204,7 @@ def build_index(
         previous = load_quietly(root)
         before = previous.manifest if previous is not None else None
         reason = rebuild_reason(before, settings, full)
-        embedder = embedder or Embedder(settings.model)
+        embedder = embedder or for_build(settings.model)
         identity = embedder.identity()
         if previous is not None and reason is None and before.model.sha256 != identity.sha256:
             reason = "the model's weights changed"

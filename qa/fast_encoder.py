@@ -67,7 +67,7 @@ class FastEncoder:
         if meta.get("export_version") != EXPORT_VERSION:
             raise ValueError(f"export version {meta.get('export_version')} is not {EXPORT_VERSION}")
         for name in ("model.onnx", "tokenizer.json"):
-            if file_sha256(folder / name) != meta["files"][name]:
+            if not _verified(folder / name, meta["files"][name]):
                 raise ValueError(f"{folder / name} does not match its checksum")
         self.meta = meta
         self.name = meta["name"]
@@ -92,6 +92,10 @@ class FastEncoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+
+    def vocabulary(self) -> set[str]:
+        """Whole words the tokenizer knows, for hyphen repair (the same set as Embedder's)."""
+        return {w for w in self._counter.get_vocab() if w.isalpha() and w.islower()}
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors; each distinct text is embedded once."""
@@ -260,6 +264,32 @@ def _check(embedder: Embedder, folder: Path) -> float:
     if fast.count_tokens(CHECK_TEXTS) != embedder.count_tokens(CHECK_TEXTS):
         return -1.0
     return float((reference * got).sum(axis=1).min())
+
+
+def _verified(path: Path, sha256: str) -> bool:
+    """Whether `path` holds the bytes with `sha256`, hashing only when the file changed.
+
+    Hashing the 90 MB model costs ~0.2 s in every new process that answers a
+    question. A file's (size, mtime, inode) is remembered beside it once its
+    hash was checked; any write in place changes the mtime and forces a new hash.
+    """
+    st = path.stat()
+    key = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{sha256}"
+    stamp = path.parent / f".{path.name}.verified"
+    try:
+        if stamp.read_text(encoding="utf-8") == key:
+            return True
+    except OSError:
+        pass
+    if file_sha256(path) != sha256:
+        return False
+    try:  # best effort: a read-only cache just hashes every time
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(key, encoding="utf-8")
+        os.replace(tmp, stamp)
+    except OSError:
+        pass
+    return True
 
 
 def _write_json(path: Path, data: dict) -> None:

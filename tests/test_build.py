@@ -135,3 +135,21 @@ def test_settings_change_is_a_full_rebuild_said_plainly(built, embedder):
     assert report.full_rebuild_reason == "the chunking settings changed"
     assert any("Full rebuild" in s for s in said)
     assert _build(docs, index, embedder, full=True).full_rebuild_reason == "--full was asked for"
+
+
+def test_small_updates_never_import_torch(built):
+    """Adding a file (a few passages, embedded by the checked ONNX export) and removing one, as new processes."""
+    docs, index = built
+    code = (
+        "import sys, json; from qa.cli import main; "
+        f"main(['index', '--documents', {str(docs)!r}, '--index', {str(index)!r}, '--json']); "
+        "print(json.dumps('torch' in sys.modules))"
+    )
+    (docs / "okapi.txt").write_text(OKAPI)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.splitlines()
+    assert json.loads(out[0])["added"] == ["okapi.txt"] and json.loads(out[0])["embedded"] > 0
+    assert json.loads(out[1]) is False
+    (docs / "okapi.txt").unlink()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.splitlines()
+    assert json.loads(out[0])["removed"] == ["okapi.txt"] and json.loads(out[1]) is False
+    assert qa.verify(index, docs).ok

@@ -1,0 +1,43 @@
+"""BM25 scored from the saved arrays agrees with bm25s itself, without importing it to answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from qa.lexical import Lexical, tokenize
+
+from conftest import ROOT, SAMPLES
+
+QUESTIONS = ["When was the law on combating human trafficking adopted?", "section 144(1) criminal code",
+             "Who chairs the Military Chamber? chairs chairs", "zeppelin xylophone", "the of and", ""]
+
+
+def _texts() -> list[str]:
+    out = []
+    for f in sorted(SAMPLES.glob("*.txt")):
+        out += [p for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    return out
+
+
+def test_scores_equal_bm25s_scores(tmp_path):
+    import bm25s
+
+    Lexical.write(tmp_path, _texts())
+    ours = Lexical.load(tmp_path)
+    theirs = bm25s.BM25.load(str(tmp_path), allow_pickle=False)
+    assert len(ours) == len(_texts())
+    for q in QUESTIONS:
+        [terms] = tokenize([q])
+        expected = theirs.get_scores(terms) if terms and theirs.get_tokens_ids(terms) else np.zeros(len(ours))
+        assert np.allclose(ours.scores(q), expected, atol=1e-5), q
+
+
+def test_answering_does_not_import_bm25s_or_scipy(tmp_path):
+    Lexical.write(tmp_path, _texts())
+    code = (f"import sys; from qa.lexical import Lexical; l = Lexical.load({str(tmp_path)!r}); "
+            "assert l.scores('trafficking law').max() > 0; print('bm25s' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["False", "False"]
