@@ -107,10 +107,13 @@ def running(pages: list[list[Line]]) -> list[set[int]]:
         n = len(lines)
         zones.append((list(range(min(EDGE, n))), list(range(n - 1, max(n - EDGE, 0) - 1, -1))))
     seen: list[Counter[str]] = [Counter(), Counter()]
+    stems: list[Counter[str]] = [Counter(), Counter()]  # first words of the edge line: "CHAPTER #. PREREQUISITES"
     for lines, zone in zip(pages, zones):
         for z in (0, 1):
             for k in {_key(lines[j].text) for j in zone[z]}:
                 seen[z][k] += 1
+            if zone[z]:
+                stems[z][_stem(lines[zone[z][0]].text)] += 1
     marks: list[set[int]] = [set() for _ in pages]
     bands: list[list[tuple[float, float, float]]] = [[], []]  # confirmed (position, size, gap to body)
 
@@ -128,7 +131,9 @@ def running(pages: list[list[Line]]) -> list[set[int]]:
 
     for p in range(len(pages)):
         for z in (0, 1):
-            walk(p, z, lambda lines, j: is_page_number(lines[j].text) or seen[z][_key(lines[j].text)] >= 2)
+            walk(p, z, lambda lines, j: is_page_number(lines[j].text) or seen[z][_key(lines[j].text)] >= 2
+                 or j == zones[p][z][0] and _stem(lines[j].text) != "" and stems[z][_stem(lines[j].text)] >= 3
+                 and _apart(lines, j, z))
     for z in (0, 1):
         if len(bands[z]) < 3:
             continue
@@ -144,6 +149,19 @@ def running(pages: list[list[Line]]) -> list[set[int]]:
         for p in range(len(pages)):
             walk(p, z, in_band)
     return marks
+
+
+def _stem(text: str) -> str:
+    words = _key(text).split()
+    return " ".join(words[:3]) if len(words) >= 4 else ""  # short lines have no stem to share
+
+
+def _apart(lines: list[Line], j: int, zone: int) -> bool:
+    """Whether an edge line stands off from the body by more than the page's usual line pitch."""
+    g = _geometry(lines, j, zone)
+    bases = [x.base for x in lines if x.base is not None]
+    pitches = sorted(b - a for a, b in zip(bases, bases[1:]) if b > a)
+    return bool(g and pitches and g[2] > 1.4 * pitches[len(pitches) // 2])
 
 
 def _clings(lines: list[Line], j: int, step: int) -> bool:
