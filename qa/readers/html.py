@@ -202,7 +202,7 @@ class _Parser(HTMLParser):
 
     def flush_pre(self) -> None:
         raw = "".join(self.buf).expandtabs(4)
-        text = clean_line(raw)
+        text = clean_line(raw, collapse=False)
         if text:  # keep the indentation: it is part of the code
             indent = len(raw) - len(raw.lstrip(" "))
             self.blocks.append(Block(self.span[0], self.span[0], " " * indent + text, pre=True))

@@ -39,14 +39,15 @@ _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 _SPACES = re.compile(" {2,}")
 
 
-def clean_line(s: str) -> str:
-    """Ligatures expanded, odd spaces made plain, soft hyphens resolved, controls dropped."""
+def clean_line(s: str, collapse: bool = True) -> str:
+    """Ligatures expanded, odd spaces made plain, soft hyphens resolved, controls dropped;
+    runs of spaces collapsed unless `collapse` is False (preformatted text)."""
     s = s.rstrip()
     if s.endswith("\xad"):  # a soft hyphen where the line actually broke is shown as a hyphen
         s = s[:-1] + "-"
     s = s.replace("\xad", "").translate(_TRANSLATE)
     s = _PRIVATE_USE.sub("", s)
-    return _SPACES.sub(" ", s).strip()
+    return _SPACES.sub(" ", s).strip() if collapse else s.strip()
 
 
 def garbage(raw: str) -> bool:
