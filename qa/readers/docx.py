@@ -57,6 +57,8 @@ def read_docx(path: Path, data: bytes) -> Extracted:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError) as exc:
         raise Unreadable(f"not a Word document ({str(exc)[:150]})") from None
+    except Exception as exc:  # broken XML or a damaged member inside the zip
+        raise Unreadable(f"damaged Word document ({type(exc).__name__}: {str(exc)[:150]})") from None
     levels, lists, tocs = _styles(document)
     blocks: list[tuple[str, int, bool]] = []  # (text, heading level, part of a table of contents)
     _walk(document.element.body, levels, lists, tocs, blocks, toc=False, depth=0)
