@@ -15,7 +15,7 @@ import pytest
 
 pdfium = pytest.importorskip("pypdfium2", reason="pip install pypdfium2")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qa import readers  # noqa: E402
@@ -244,6 +244,17 @@ def test_ocr_time_per_page_is_bounded(tmp_path, ocr_cache, monkeypatch):
     assert e.notes == ("OCR failed on page 2: OCR gave up after 1 s",)
 
 
+def test_ocr_engine_failure_is_a_note(tmp_path, ocr_cache, monkeypatch):
+    broken = tmp_path / "tesseract"
+    broken.write_text("#!/bin/sh\necho 'Error opening data file eng.traineddata' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("QA_TESSERACT", str(broken))
+    e = read(Path("mixed.pdf"), _mixed())
+    assert e.notes == ("OCR failed on page 2: tesseract failed (Error opening data file eng.traineddata)",)
+    with pytest.raises(Unreadable, match="no text found, not even by OCR .tesseract failed"):
+        read(FILES / "scanned.pdf")
+
+
 def test_parse_tsv_lines_paragraphs_and_confidence():
     head = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
     rows = [
@@ -326,7 +337,7 @@ def test_real_manual_headers_never_reach_passages(no_ocr):
 
 
 @given(st.binary(max_size=4096))
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None)
 def test_random_bytes_only_ever_raise_unreadable(data):
     try:
         read(Path("random.pdf"), data)

@@ -104,9 +104,11 @@ def read_png(png: bytes, exe: str, lang: str | None = None) -> OcrPage:
     path = cache_dir() / f"{digest}.{lang}.v{CACHE_VERSION}.json"
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
-        return OcrPage(tuple(tuple(x) for x in cached["lines"]), cached["confidence"])  # type: ignore[misc]
+        lines = tuple((str(t), float(a), float(b), float(r), bool(p)) for t, a, b, r, p in cached["lines"])
+        conf = cached["confidence"]
+        return OcrPage(lines, None if conf is None else float(conf))
     except (OSError, ValueError, KeyError, TypeError):
-        pass
+        pass  # no entry, or a damaged one: read the page again and overwrite it
     result = _run(png, exe, lang)
     _store(path, {"lines": [list(x) for x in result.lines], "confidence": result.confidence})
     return result

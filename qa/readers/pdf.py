@@ -133,63 +133,71 @@ def read_pdf(path: Path, data: bytes) -> Extracted:
     exe = ocr.tesseract()
     pages: list[list[Line]] = []
     confidence: list[float | None] = []
-    by_ocr, no_ocr, failed, damaged = [], [], [], []
+    how: list[str] = []
     try:
         title = meaningful_title(pdf.get_metadata_value("Title"), path)
         for i in range(len(pdf)):
-            lines: list[Line] | None = []
-            conf = None
             try:
                 page = pdf[i]
-            except Exception:
-                damaged.append(i + 1)
-                pages.append([])
-                confidence.append(None)
-                continue
-            try:
-                textpage = page.get_textpage()
+            except Exception:  # PDFium could not parse this page's objects
+                lines, conf, status = [], None, "damaged"
+            else:
                 try:
-                    lines = text_lines(page, textpage)
+                    lines, conf, status = _read_page(page, exe)
                 finally:
-                    textpage.close()
-                if lines is None:
-                    lines = []
-                    if not _has_images(page):
-                        pass  # a blank page (or drawings only): nothing to read
-                    elif exe is None:
-                        no_ocr.append(i + 1)
-                    else:
-                        try:
-                            lines, conf = ocr.read_page(page, exe)
-                            by_ocr.append(i + 1)
-                        except ocr.OcrError as exc:
-                            failed.append(f"page {i + 1}: {exc}")
-            finally:
-                page.close()
+                    page.close()
             pages.append(lines)
             confidence.append(conf)
+            how.append(status)
         outline = _outline(pdf)
     finally:
         pdf.close()
+    if not any(pages):
+        if "no-ocr" in how:
+            raise Unreadable(f"no text layer (a scanned PDF?) and OCR is not available; to read it, {ocr.HINT}")
+        failed = [s.removeprefix("failed:") for s in how if s.startswith("failed:")]
+        if "ocr" in how or failed:
+            raise Unreadable("no text found, not even by OCR" + (f" ({failed[0]})" if failed else ""))
+        raise Unreadable("no text (the pages are empty, damaged or hold only drawings)")
+    return _assemble(pages, confidence, outline, title, _notes(how, confidence))
+
+
+def _read_page(page, exe: str | None) -> tuple[list[Line], float | None, str]:
+    """Lines, OCR confidence, and how the page was read: "text", "ocr", "blank", "no-ocr" or "failed:why"."""
+    textpage = page.get_textpage()
+    try:
+        lines = text_lines(page, textpage)
+    finally:
+        textpage.close()
+    if lines is not None:
+        return lines, None, "text"
+    if not _has_images(page):
+        return [], None, "blank"  # an empty page, or drawings only: nothing to read
+    if exe is None:
+        return [], None, "no-ocr"
+    try:
+        lines, conf = ocr.read_page(page, exe)
+    except ocr.OcrError as exc:
+        return [], None, f"failed:{exc}"
+    return lines, conf, "ocr"
+
+
+def _notes(how: list[str], confidence: list[float | None]) -> tuple[str, ...]:
     notes = []
+    by_ocr = [n for n, s in enumerate(how, 1) if s == "ocr"]
     if by_ocr:
         known = [c for c in confidence if c is not None]
         mean = f" (mean confidence {sum(known) / len(known):.0f}%)" if known else ""
         notes.append(f"{_ranges(by_ocr)} read by OCR{mean}")
-    if no_ocr:
-        verb = "has" if len(no_ocr) == 1 else "have"
-        notes.append(f"{_ranges(no_ocr)} {verb} no usable text layer and {'was' if len(no_ocr) == 1 else 'were'} skipped; "
-                     f"to read scanned pages, {ocr.HINT}")
-    notes += [f"OCR failed on {f}" for f in failed]
+    missed = [n for n, s in enumerate(how, 1) if s == "no-ocr"]
+    if missed:
+        verb = "has no usable text layer and was" if len(missed) == 1 else "have no usable text layer and were"
+        notes.append(f"{_ranges(missed)} {verb} skipped; to read scanned pages, {ocr.HINT}")
+    notes += [f"OCR failed on page {n}: {s.removeprefix('failed:')}" for n, s in enumerate(how, 1) if s.startswith("failed:")]
+    damaged = [n for n, s in enumerate(how, 1) if s == "damaged"]
     if damaged:
         notes.append(f"{_ranges(damaged)} could not be read (damaged)")
-    if not any(pages):
-        if no_ocr:
-            raise Unreadable(f"no text layer (a scanned PDF?) and OCR is not available; to read it, {ocr.HINT}")
-        if by_ocr or failed:
-            raise Unreadable("no text found, not even by OCR" + (f" ({failed[0]})" if failed else ""))
-        raise Unreadable("no text (the pages are empty or hold only drawings)")
-    return _assemble(pages, confidence, outline, title, tuple(notes))
+    return tuple(notes)
 
 
 def _outline(pdf) -> list[tuple[int, int, str, float | None]]:
@@ -273,92 +281,5 @@ def _sections(outline, pages, where, offsets, page_offsets, skipped) -> tuple[tu
     return tuple((o, s) for o, _, s in sorted(found))
 
 
-def render_page(path: Path, page_number: int, scale: float = 1.5) -> bytes:
-    """Page `page_number` (1-based) as PNG bytes, for showing a cited page."""
-    pdf = open_pdf(Path(path).read_bytes())
-    try:
-        if not 1 <= page_number <= len(pdf):
-            raise ValueError(f"page {page_number} out of range 1..{len(pdf)}")
-        page = pdf[page_number - 1]
-        try:
-            return ocr.render_png(page, scale, grayscale=False)
-        finally:
-            page.close()
-    finally:
-        pdf.close()
-
-
-def span_boxes(path: Path, page_number: int, needle: str, scale: float = 1.5) -> list[tuple[float, float, float, float]]:
-    """Character boxes (left, top, right, bottom in pixels of `render_page` at `scale`) of the
-    first occurrence of `needle` on the page, matching with whitespace collapsed and words
-    hyphenated at a line end joined; [] when it is not there."""
-    _, raw = _pdfium()
-    pdf = open_pdf(Path(path).read_bytes())
-    try:
-        if not 1 <= page_number <= len(pdf):
-            return []
-        page = pdf[page_number - 1]
-        textpage = page.get_textpage()
-        try:
-            return _find_boxes(page, textpage, needle, scale, raw)
-        finally:
-            textpage.close()
-            page.close()
-    finally:
-        pdf.close()
-
-
-def _find_boxes(page, textpage, needle, scale, raw):
-    text = textpage.get_text_range()
-    if len(text) != textpage.count_chars():
-        return []
-    chars: list[str] = []
-    index: list[int] = []
-    for i, ch in enumerate(text):
-        if ch in "\ufffe\x02\xad":
-            continue  # a hyphen at a line end: the cited text has the word joined
-        piece = layout.clean_line("x" + ch + "x")[1:-1] or " "
-        for c in piece:
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
-            index.append(i)
-    want = " ".join(layout.clean_line(needle).split())
-    at, end = _locate(chars, want)
-    if at < 0:
-        return []
-    width, height = page.get_size()
-    size_x, size_y = int(-(-width * scale // 1)), int(-(-height * scale // 1))
-    boxes = []
-    dx, dy = ctypes.c_int(), ctypes.c_int()
-    for i in sorted(set(index[at:end])):
-        if text[i].isspace():
-            continue
-        try:
-            left, bottom, right, top = textpage.get_charbox(i)
-        except Exception:
-            continue
-        corners = []
-        for px, py in ((left, top), (right, bottom)):
-            raw.FPDF_PageToDevice(page, 0, 0, size_x, size_y, 0, px, py, dx, dy)
-            corners.append((dx.value, dy.value))
-        (x0, y0), (x1, y1) = corners
-        boxes.append((float(min(x0, x1)), float(min(y0, y1)), float(max(x0, x1)), float(max(y0, y1))))
-    return boxes
-
-
-def _locate(chars: list[str], want: str) -> tuple[int, int]:
-    """[start, end) of `want` in `chars`; failing an exact match, ignoring spaces and hyphens
-    (the cleaner may have kept or dropped a line-end hyphen, or joined lines differently)."""
-    if not want:
-        return -1, -1
-    at = "".join(chars).find(want)
-    if at >= 0:
-        return at, at + len(want)
-    keep = [k for k, c in enumerate(chars) if c not in " -"]
-    squeezed = "".join(chars[k] for k in keep)
-    target = "".join(c for c in want if c not in " -")
-    at = squeezed.find(target) if target else -1
-    if at < 0:
-        return -1, -1
-    return keep[at], keep[at + len(target) - 1] + 1
+# The web page's view of a cited page lives beside the reader, so one import serves both.
+from .pdfview import render_page, span_boxes  # noqa: E402,F401
