@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .base import Extracted, Unreadable
 from .layout import clean_line
-from .text import _normalise, decode
+from .text import decode
 
 # A backstop: `defuse` removes the parser's known quadratic cases, this bounds any other.
 DEADLINE_S = 20.0
@@ -235,11 +235,16 @@ def blocks_of(text: str) -> tuple[list[Block], str | None, str]:
     return parser.blocks, (parser.titles[0] if parser.titles else None), parser.site
 
 
+def _lf(text: str) -> str:
+    """Line ends as the text reader makes them, so line numbers agree with it: CR LF and lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def decode_html(data: bytes) -> tuple[str, str]:
     """(text, encoding): a byte-order mark, else a <meta> charset, else the text reader's detection."""
     for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
-            return _normalise(data.decode(codec, errors="replace")), codec
+            return _lf(data.decode(codec, errors="replace")), codec
     m = _META_CHARSET.search(data[:4096])
     if m and b"\x00" not in data[:4096]:
         name = m.group(1).decode("ascii").lower()
@@ -251,7 +256,7 @@ def decode_html(data: bytes) -> tuple[str, str]:
         except LookupError:
             codec = ""
         if codec and not codec.startswith("utf-16") and not codec.startswith("utf-32"):
-            return _normalise(data.decode(codec, errors="replace")), codec
+            return _lf(data.decode(codec, errors="replace")), codec
     return decode(data)
 
 
@@ -314,7 +319,7 @@ def clean_title(title: str | None, blocks: list[Block], site: str) -> str | None
     if title:
         for sep in (" | ", " — ", " – ", " - ", " · ", " :: "):
             head, _, tail = title.rpartition(sep)
-            if head and (tail == site or head == h1):
+            if head and (site and tail == site or head == h1):
                 return head
         return title
     return h1
