@@ -64,7 +64,8 @@ def garbage(raw: str) -> bool:
     return len(wordish) >= 50 and sum(c.isalnum() for c in wordish) < 0.25 * len(wordish)
 
 
-_ROMAN = r"[ivxlcdm]{1,7}"
+# A well-formed roman numeral (so "did" or "mild" is not one), as front matter is numbered.
+_ROMAN = r"(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _PAGE_NUMBER = re.compile(
     rf"^(?:page|p\.|pg\.?|seite|página|pagina)?\s*[-–—(\[]?\s*(?:\d{{1,5}}|{_ROMAN})\s*[-–—)\]]?"
     rf"(?:\s*(?:of|/|de|von|sur)\s*\d{{1,5}})?$",
@@ -72,7 +73,7 @@ _PAGE_NUMBER = re.compile(
 )
 _LEADER = re.compile(r"(?:(?:\. ?){4,}|(?:… ?){2,}|(?:_ ?){5,}|(?:· ?){4,})\s*(?:\d{1,5}|" + _ROMAN + r")$", re.I)
 _DIGITS = re.compile(r"\d+")
-_ROMAN_WORD = re.compile(rf"\b{_ROMAN}\b", re.I)
+_ROMAN_WORD = re.compile(rf"(?<!\w){_ROMAN}(?!\w)", re.I)  # (?!\w), not \b: the numeral may match empty
 
 EDGE = 3  # lines at the top and at the bottom of a page that may belong to a running header or footer
 
