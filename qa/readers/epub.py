@@ -83,9 +83,10 @@ def read_epub(path: Path, data: bytes) -> Extracted:
         if lines:
             lines.append("")
             offset += 1
-        if chapter:
+        inner = [(offset + o, s) for o, s in html.sections(out, placed, prefix=chapter or "")]
+        if chapter and not (inner and inner[0][0] == offset):  # else the chapter's own heading names it
             sections.append((offset, chapter))
-        sections += [(offset + o, s) for o, s in html.sections(out, placed, prefix=chapter or "")]
+        sections += inner
         lines += out
         offset += sum(len(line) + 1 for line in out)
     if not lines:

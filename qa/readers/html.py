@@ -32,7 +32,7 @@ _BOILERPLATE_ROLES = frozenset("navigation banner contentinfo complementary sear
 # class/id tokens that name site chrome, not content ("header" alone is too often an article's own header).
 _BOILERPLATE_NAMES = frozenset(
     """nav navbar navigation breadcrumb breadcrumbs sidebar site-header site-footer cookie-banner cookies
-    skip-link skiplink menu toc-sidebar""".split()
+    skip-link skiplink menu toc toc-sidebar navheader navfooter""".split()  # the last two: DocBook's prev/next bars
 )
 _BLOCK = frozenset(
     """address article blockquote body caption dd details dialog div dl dt fieldset figcaption figure
@@ -306,7 +306,9 @@ def sections(lines: list[str], placed: list[tuple[int, int, Block]], prefix: str
         if b.level:
             path = [(lv, t) for lv, t in path if lv < b.level] + [(b.level, b.text)]
             names = [t for _, t in path]
-            if prefix and names[0] != prefix:
+            # The chapter's title prefixes its headings, unless its top heading already says it
+            # ("Chapter 1. Overview" under the table of contents' "1. Overview").
+            if prefix and not (names[0].endswith(prefix) or prefix.endswith(names[0])):
                 names.insert(0, prefix)
             out.append((starts[at] + column, " › ".join(names)))
     return out
