@@ -160,6 +160,18 @@ def test_running_header_detection_on_synthetic_pages():
         assert {lines[j].text for j in marked} == {lines[0].text, lines[-1].text}
 
 
+def test_page_break_decisions():
+    def line(text: str, x1: float = 400.0, size: float = 10.0) -> layout.Line:
+        return layout.Line(text, base=700.0, size=size, x1=x1)
+
+    full = [line("a full line of running text that reaches the margin") for _ in range(5)]
+    assert not layout.page_break(full + [line("the sentence goes on")], 5, [line("and ends here.")], 0)
+    assert not layout.page_break(full + [line("a word hyphen-", x1=200.0)], 5, [line("ated across pages")], 0)
+    assert layout.page_break(full + [line("Its last line.", x1=120.0)], 5, [line("Next paragraph")], 0)
+    assert layout.page_break(full + [line("the end of a text")], 5, [line("A Heading", size=14.0)], 0)
+    assert layout.page_break(full + [line("an item")], 5, [line("• another item")], 0)
+
+
 def test_title_from_metadata_only_when_meaningful():
     p = Path("report.pdf")
     assert pdf.meaningful_title("A Field Guide to Rivers", p) == "A Field Guide to Rivers"
