@@ -246,7 +246,7 @@ def test_mixed_pdf_reports_ocr_per_page(ocr_cache):
 
 def test_ocr_time_per_page_is_bounded(tmp_path, ocr_cache, monkeypatch):
     slow = tmp_path / "tesseract"
-    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.write_text("#!/bin/sh\nexec /bin/sleep 30\n")
     slow.chmod(0o755)
     monkeypatch.setenv("QA_TESSERACT", str(slow))
     monkeypatch.setenv("QA_OCR_TIMEOUT", "1")
