@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,7 +172,7 @@ def read(source: SourceFile) -> Document | Skipped:
     return Document(
         id=source.id,
         path=source.path,
-        title=got.title or title_of(got.text, fallback=source.path.stem),
+        title=got.title or title_of(got.text, source.path.stem, got.skip),
         text=got.text,
         sha256=source.sha256,
         encoding=got.encoding,
@@ -182,11 +183,41 @@ def read(source: SourceFile) -> Document | Skipped:
     )
 
 
-def title_of(text: str, fallback: str) -> str:
-    """First non-empty line, without Markdown heading marks, trimmed."""
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            line = " ".join(line.split())
-            return line if len(line) <= _TITLE_CHARS else line[: _TITLE_CHARS - 1].rstrip() + "…"
-    return fallback
+def title_of(text: str, name: str, skip: tuple[tuple[int, int], ...] = ()) -> str:
+    """A title a person can read, for a file whose format carries none.
+
+    The first line when it stands alone as a heading (short, followed by a
+    blank line); else the file name, cleaned; and when the name is only
+    numbers and hashes, the text's opening words. Never a hard-wrapped
+    fragment of the first sentence, never a running header left out of the text.
+    """
+    lines = text.split("\n")
+    offset = 0
+    for i, line in enumerate(lines):
+        start, offset = offset, offset + len(line) + 1
+        if not line.strip() or any(a <= start < b for a, b in skip):
+            continue
+        heading = " ".join(line.strip().lstrip("#").split())
+        alone = i + 1 == len(lines) or not lines[i + 1].strip() or line.lstrip().startswith("#")
+        if heading and alone and len(heading) <= 120 and not heading.endswith((",", ";", ":")):
+            return heading
+        break
+    cleaned = readable_name(name)
+    if cleaned:
+        return cleaned
+    opening = " ".join(text.split())
+    if len(opening) <= _TITLE_CHARS // 2:
+        return opening or name
+    return opening[: _TITLE_CHARS // 2].rsplit(" ", 1)[0] + "…"
+
+
+_HASHLIKE = re.compile(r"^(?:\d+|[0-9a-f]{6,}|v?\d+(?:\.\d+)*)$", re.I)
+
+
+def readable_name(stem: str) -> str:
+    """"annual_report-2023" → "Annual report 2023"; "" when nothing but numbers and hashes is left."""
+    words = [w for w in re.split(r"[\s_\-.]+", stem) if w]
+    if not any(re.search(r"[^\W\d_]{2,}", w) and not _HASHLIKE.match(w) for w in words):
+        return ""
+    out = " ".join(words)
+    return out[0].upper() + out[1:] if out.islower() else out

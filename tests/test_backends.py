@@ -7,7 +7,6 @@ must agree with an exact numpy reference.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

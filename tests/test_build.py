@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,7 @@ import qa
 from qa import manifest
 from qa.generation import open_generation
 
-from conftest import COURT, ROOT, SAMPLES, UN
+from conftest import COURT, ROOT, UN
 
 
 def test_sample_build_report_and_manifest(sample_index):

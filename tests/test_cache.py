@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-import sys
-import warnings
-from pathlib import Path
 
-import pytest
 
-import qa
 from qa.cache import EmbeddingCache, embed_with_cache
 
-from conftest import COURT, ROOT, SAMPLES, UN
 
 
 def test_embedding_cache_is_bounded_and_keyed_by_model(tmp_path, embedder):

@@ -70,7 +70,7 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
     assert by["good.md"].ok and (docs / "good.md").read_text().startswith("# New")
     assert by["../../escape.txt"].ok and (docs / "escape.txt").exists()
     assert not (tmp_path / "escape.txt").exists()
-    assert "only .markdown, .md or .txt files" in by["image.png"].error
+    assert "only .docx, .epub, .htm, .html, .markdown, .md, .pdf or .txt files" in by["image.png"].error
     assert "empty" in by["empty.txt"].error
     assert "binary" in by["blob.txt"].error
     assert "already exists" in by["taken.txt"].error

@@ -67,5 +67,6 @@ def test_document_has_id_title_and_hash(tmp_path):
 
 
 def test_title_falls_back_and_is_bounded():
-    assert title_of("   \n  ", "stem") == "stem"
+    assert title_of("   \n  ", "annual_report-2023") == "Annual report 2023"  # a cleaned file name
+    assert title_of("Mr. Musayev: At the outset, I would\nlike to thank the presidency.", "000_83f135e51c9c") == "Mr. Musayev: At the outset, I would like to thank the presidency."
     assert len(title_of("x" * 1000, "stem")) <= 160

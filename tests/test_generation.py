@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from qa.current import load
 from qa.generation import CURRENT, IndexLock
 from qa.verify import verify
 
-from conftest import COURT, ROOT, SAMPLES, UN
+from conftest import COURT, ROOT, SAMPLES
 
 
 def _gen(index: Path) -> Path:

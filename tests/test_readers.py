@@ -87,7 +87,7 @@ def test_size_limit_is_one_rule_with_the_limit_in_mib():
     assert readers.size_problem("a.txt", 20 * 1024 * 1024) is None
     problem = readers.size_problem("a.txt", 20 * 1024 * 1024 + 1)
     assert problem == "too large (20.0 MiB; the limit for text files is 20 MiB)"
-    assert "only .markdown, .md or .txt" in readers.size_problem("a.png", 1)
+    assert "only .docx, .epub, .htm, .html, .markdown, .md, .pdf or .txt" in readers.size_problem("a.png", 1)
 
 
 def test_markdown_headings_become_a_section_path_outside_code():

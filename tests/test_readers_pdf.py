@@ -19,7 +19,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qa import readers  # noqa: E402
-from qa.readers import Unreadable, layout, ocr, pdf  # noqa: E402
+from qa.readers import Unreadable, layout, ocr, pdf, pdfview  # noqa: E402
 
 FILES = Path(__file__).parent / "data" / "files"
 GUIDE = FILES / "guide.pdf"
@@ -283,7 +283,7 @@ def test_parse_tsv_lines_paragraphs_and_confidence():
 
 
 def test_render_page_and_span_boxes():
-    png = pdf.render_page(GUIDE, 3, scale=1.5)
+    png = pdfview.render_page(GUIDE, 3, scale=1.5)
     assert png.startswith(b"\x89PNG")
     from PIL import Image
 
@@ -291,15 +291,15 @@ def test_render_page_and_span_boxes():
     with pdfium.PdfDocument(str(GUIDE)) as doc:
         width, height = doc[2].get_size()
     assert image.size == (-(-width * 1.5 // 1), -(-height * 1.5 // 1))
-    boxes = pdf.span_boxes(GUIDE, 3, "the  evidence is\nstill")
+    boxes = pdfview.span_boxes(GUIDE, 3, "the  evidence is\nstill")
     assert len(boxes) == len("theevidenceisstill")
     assert all(0 <= x0 < x1 <= image.size[0] and 0 <= y0 < y1 <= image.size[1] for x0, y0, x1, y1 in boxes)
     assert boxes[0][0] < boxes[-1][0]  # left to right on one line
     # A word hyphenated at a line end is found joined, as the cleaner writes it.
-    two_lines = pdf.span_boxes(GUIDE, 3, "seasonal report")
+    two_lines = pdfview.span_boxes(GUIDE, 3, "seasonal report")
     assert len(two_lines) == len("seasonalreport") and two_lines[0][1] < two_lines[-1][1]
-    assert pdf.span_boxes(GUIDE, 3, "not on this page") == []
-    assert pdf.span_boxes(GUIDE, 9, "fresh") == []
+    assert pdfview.span_boxes(GUIDE, 3, "not on this page") == []
+    assert pdfview.span_boxes(GUIDE, 9, "fresh") == []
 
 
 @pytest.mark.slow

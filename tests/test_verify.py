@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -15,9 +9,9 @@ import pytest
 import qa
 from qa.cli import main
 from qa.generation import open_generation
-from qa.verify import citation_holds, unmatched_word, verify
+from qa.verify import citation_holds, unmatched_word
 
-from conftest import COURT, ROOT, SAMPLES, UN
+from conftest import SAMPLES, UN
 
 
 def test_every_citation_contains_all_words_of_its_passage(sample_index):

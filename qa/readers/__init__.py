@@ -105,10 +105,15 @@ def read_file(name: str, path: Path, data: bytes) -> Extracted:
 
 
 def _builtin() -> None:
-    from . import text
+    # Each module imports its parsing library only when a file is read.
+    from . import docx, epub, html, pdf, text
 
     register((".txt",), text.read_text, label="text")
     register((".md", ".markdown"), text.read_markdown, label="Markdown")
+    register((".pdf",), pdf.read_pdf, max_bytes=pdf.PDF_MAX_BYTES, label="PDF")
+    register((".docx",), docx.read_docx, max_bytes=docx.DOCX_MAX_BYTES, label="Word")
+    register((".html", ".htm"), html.read_html, label="HTML")
+    register((".epub",), epub.read_epub, max_bytes=epub.EPUB_MAX_BYTES, label="EPUB")
 
 
 _builtin()

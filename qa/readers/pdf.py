@@ -279,7 +279,3 @@ def _sections(outline, pages, where, offsets, page_offsets, skipped) -> tuple[tu
                 break
         found.append((offset, n, " › ".join(t for _, t in path)))
     return tuple((o, s) for o, _, s in sorted(found))
-
-
-# The web page's view of a cited page lives beside the reader, so one import serves both.
-from .pdfview import render_page, span_boxes  # noqa: E402,F401

@@ -9,7 +9,7 @@ from . import layout, ocr
 
 
 def _pdf():
-    from . import pdf  # imported late: pdf.py re-exports this module's functions
+    from . import pdf
 
     return pdf
 
