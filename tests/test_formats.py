@@ -7,6 +7,8 @@ from one source, Pillow for the scan; see make.sh there).
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -105,3 +107,16 @@ def test_every_passage_citation_holds_in_the_reread_file(formats, data):
     assert citation_holds(p.text, lines, p.line_start, p.line_end)
     a, b, ls, le = data.draw(st.sampled_from(p.sentences))
     assert citation_holds(p.text[a:b], lines, ls, le)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/share/developers-reference/developers-reference.pdf").exists(),
+                    reason="Debian's developers-reference is not installed (make test installs it)")
+def test_a_real_manual_answers_alike_from_its_pdf_and_its_html(embedder):
+    """Debian's Developer's Reference (114 pages), its own PDF and HTML editions, our questions of it."""
+    sys.path.insert(0, str(ROOT))
+    from bench.formats import agreement
+
+    r = agreement(embedder)
+    assert r["same_outcome_first"] >= 0.8 and abs(r["pdf_top5"] - r["html_top5"]) <= 0.05
+    assert r["pdf_passages_with_running_header"] == 0
