@@ -63,6 +63,8 @@ class Citation:
     page_end: int | None = None
     page_line_start: int | None = None
     page_line_end: int | None = None
+    # Set when a cited page was read by OCR: the lowest mean confidence (0..100) among them.
+    ocr_confidence: float | None = None
 
     def __str__(self) -> str:
         if self.page_start is not None:
@@ -72,7 +74,8 @@ class Citation:
         else:
             a, b = self.line_start, self.line_end
             where = f"line {a}" if a == b else f"lines {a}-{b}"
-        return f"{self.document}, {where}"
+        ocr = f" (OCR, {self.ocr_confidence:.0f}% confidence)" if self.ocr_confidence is not None else ""
+        return f"{self.document}, {where}{ocr}"
 
     def to_dict(self) -> dict:
         d = {"document": self.document, "title": self.title, "section": self.section,
@@ -80,16 +83,23 @@ class Citation:
         if self.page_start is not None:
             d.update(page_start=self.page_start, page_end=self.page_end,
                      page_line_start=self.page_line_start, page_line_end=self.page_line_end)
+        if self.ocr_confidence is not None:
+            d["ocr_confidence"] = self.ocr_confidence
         return d
 
 
-def cite(p: Passage, line_start: int, line_end: int, pages: Sequence[int] = ()) -> Citation:
-    """A citation of lines of passage `p`'s document; `pages` is the document's page-start lines."""
-    page = {}
+def cite(p: Passage, line_start: int, line_end: int, pages: Sequence[int] = (),
+         ocr: Sequence[float | None] = ()) -> Citation:
+    """A citation of lines of passage `p`'s document; `pages` is the document's page-start
+    lines, `ocr` its per-page OCR confidence (None for a text layer)."""
+    page: dict = {}
     if pages:
         first, last = bisect_right(pages, line_start), bisect_right(pages, line_end)
         page = dict(page_start=first, page_end=last, page_line_start=line_start - pages[first - 1] + 1,
                     page_line_end=line_end - pages[last - 1] + 1)
+        read = [c for c in ocr[first - 1 : last] if c is not None]
+        if read:
+            page["ocr_confidence"] = round(min(read), 1)
     return Citation(p.document, p.title, line_start, line_end, p.char_start, p.char_end, p.section, **page)
 
 

@@ -59,10 +59,13 @@ class BuildReport:
     store_params: dict = field(default_factory=dict)
     # Whether questions are encoded by the checked ONNX export (no torch).
     fast_query: bool = False
+    # What readers said about files they did read ("pages 1–3 read by OCR ...").
+    notes: tuple[Skipped, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["skipped"] = [asdict(s) for s in self.skipped]
+        d["notes"] = [asdict(n) for n in self.notes]
         for key in ("added", "changed", "removed"):
             d[key] = list(d[key])
         return d
@@ -244,7 +247,8 @@ def build_index(
             new_vectors = np.concatenate([previous.index.vectors(keep_rows), new_vectors])
         documents = {d: before.documents[d] for d in p.unchanged}
         for d in docs:
-            documents[d.id] = DocumentEntry(d.sha256, d.title, d.encoding, per_document[d.id], _page_lines(d))
+            ocr = d.ocr if any(c is not None for c in d.ocr) else ()
+            documents[d.id] = DocumentEntry(d.sha256, d.title, d.encoding, per_document[d.id], _page_lines(d), ocr)
         hashes = {s.id: s.sha256 for s in sources}
         manifest = Manifest(
             generation="",
@@ -282,6 +286,7 @@ def build_index(
             store=committed.store.kind,
             store_params=dict(committed.store.params),
             fast_query=fast,
+            notes=tuple(Skipped(d.id, note) for d in docs for note in d.notes),
         )
 
 

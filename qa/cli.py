@@ -126,6 +126,8 @@ def _index(args: argparse.Namespace) -> int:
         print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions encoded with {encoder}.")
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
+    for n in report.notes:
+        print(f"  note {n.document}: {n.reason}")
     return 0
 
 

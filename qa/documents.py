@@ -41,6 +41,8 @@ class Document:
     sections: tuple[tuple[int, str], ...] = ()
     skip: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()
+    # Per page: None for a text layer, else the OCR engine's mean confidence (0..100).
+    ocr: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ def read(source: SourceFile) -> Document | Skipped:
         sections=got.sections,
         skip=got.skip,
         notes=got.notes,
+        ocr=got.ocr,
     )
 
 

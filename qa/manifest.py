@@ -52,6 +52,8 @@ class DocumentEntry:
     passages: int
     # For paged formats: the 1-based line (of the extracted text) on which each page starts.
     pages: tuple[int, ...] = ()
+    # Per page: None for a text layer, else the OCR mean confidence (0..100).
+    ocr: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,10 @@ class Manifest:
             model=ModelIdentity(**d["model"]),
             chunking=Chunking(**d["chunking"]),
             store=StoreInfo(str(d["store"]["kind"]), dict(d["store"].get("params") or {})),
-            documents={k: DocumentEntry(**dict(v, pages=tuple(v.get("pages") or ()))) for k, v in d["documents"].items()},
+            documents={
+                k: DocumentEntry(**dict(v, pages=tuple(v.get("pages") or ()), ocr=tuple(v.get("ocr") or ())))
+                for k, v in d["documents"].items()
+            },
             skipped=tuple(SkippedEntry(**s) for s in d["skipped"]),
             counts=Counts(**d["counts"]),
             versions=dict(d["versions"]),

@@ -133,11 +133,12 @@ class Searcher:
         hits = collapse(gen.index, rows, scores, k)
         passages = [gen.index.passage(r) for r, _, _ in hits]
         chosen = answer_sentences(self.embedder.encode, question, q, passages)
-        pages = {d: e.pages for d, e in gen.manifest.documents.items() if e.pages}
+        paged = {d: e for d, e in gen.manifest.documents.items() if e.pages}
 
         def citation(p, lines=None):
             a, b = lines or (p.line_start, p.line_end)
-            return cite(p, a, b, pages.get(p.document, ()))
+            entry = paged.get(p.document)
+            return cite(p, a, b, entry.pages, entry.ocr) if entry else cite(p, a, b)
 
         results = [
             Hit(rank=rank, score=float(score), text=p.text, citation=citation(p), answer_start=a, answer_end=b,

@@ -120,3 +120,23 @@ def test_a_real_manual_answers_alike_from_its_pdf_and_its_html(embedder):
     r = agreement(embedder)
     assert r["same_outcome_first"] >= 0.8 and abs(r["pdf_top5"] - r["html_top5"]) <= 0.05
     assert r["pdf_passages_with_running_header"] == 0
+
+
+@pytest.mark.skipif(not HAVE_OCR, reason="tesseract is not installed (make test installs tesseract-ocr)")
+def test_ocr_is_marked_in_the_citation_with_its_confidence_and_said_by_the_build(formats):
+    _, _, report, searcher = formats
+    assert any(n.document == "scanned.pdf" and "read by OCR" in n.reason for n in report.notes)
+    hit = searcher.ask("What fraction of the surface velocity is the mean velocity?", k=1, documents=["scanned.pdf"]).passages[0]
+    assert 50 <= hit.citation.ocr_confidence <= 100 and "(OCR, " in str(hit.citation)
+    assert searcher.ask("How soon must forms be returned?", k=1, documents=["guide.pdf"]).passages[0].citation.ocr_confidence is None
+
+
+def test_without_tesseract_a_scan_is_skipped_with_the_way_to_enable_it(tmp_path, embedder, monkeypatch):
+    monkeypatch.setenv("QA_TESSERACT", "")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(FILES / "scanned.pdf", docs / "scanned.pdf")
+    shutil.copy(FILES / "guide.docx", docs / "guide.docx")
+    report = qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    [skip] = report.skipped
+    assert skip.document == "scanned.pdf" and "tesseract-ocr" in skip.reason
