@@ -4,13 +4,20 @@ Keyed by (model weights hash, text hash), stored in SQLite beside the index
 generations (a table of float32 blobs; no pickle). It survives rebuilds, so
 a chunking change, a renamed file or a reverted edit re-embeds only text never
 seen before. Bounded in rows; the least recently used rows go first.
+
+A cache must never make an index wrong or stop a build: every row carries a
+checksum of its vector (a row that fails it is dropped and embedded again),
+and a file SQLite reports as damaged is set aside and started afresh, with a
+warning.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -19,10 +26,15 @@ import numpy as np
 FILE = "embeddings.sqlite"
 # About 1.5 GB of 384-dim vectors; far above any corpus this tool targets on one CPU.
 MAX_ROWS = 1_000_000
+_SCHEMA = 2  # 2: a checksum per row
 
 
 def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _check(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=8).digest()
 
 
 class EmbeddingCache:
@@ -31,13 +43,45 @@ class EmbeddingCache:
         self.model = model_sha256
         self.dimension = dimension
         self.max_rows = max_rows
-        self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,"
-            " used REAL NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
+        self.dropped = 0  # rows that failed their checksum
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self._db = self._start_afresh(exc)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            if version not in (0, _SCHEMA):
+                db.execute("DROP TABLE IF EXISTS vectors")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,"
+                " used REAL NOT NULL, checksum BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS by_use ON vectors (used)")
+            db.execute(f"PRAGMA user_version = {_SCHEMA}")
+            (ok,) = db.execute("PRAGMA quick_check").fetchone()
+            if ok != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {ok}")
+            db.commit()
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _start_afresh(self, exc: Exception) -> sqlite3.Connection:
+        aside = self.path.with_name(f"{FILE}.damaged-{int(time.time())}")
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                os.replace(p, Path(str(aside) + suffix))
+        warnings.warn(
+            f"The embedding cache {self.path} was damaged ({exc}); it was moved to {aside.name} and a new one "
+            "started. Text is embedded again as needed; the index is not affected.",
+            stacklevel=3,
         )
-        self._db.execute("CREATE INDEX IF NOT EXISTS by_use ON vectors (used)")
-        self._db.commit()
+        return self._open()
 
     def close(self) -> None:
         self._db.close()
@@ -53,28 +97,38 @@ class EmbeddingCache:
         keys = {text_key(t): t for t in texts}
         items = list(keys.items())
         now = time.time()
+        bad: list[bytes] = []
         for i in range(0, len(items), 500):
             batch = items[i : i + 500]
             marks = ",".join("?" * len(batch))
             rows = self._db.execute(
-                f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
+                f"SELECT key, vector, checksum FROM vectors WHERE model = ? AND key IN ({marks})",
                 [self.model, *[k for k, _ in batch]],
             ).fetchall()
-            for key, blob in rows:
+            good = []
+            for key, blob, checksum in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
-                if vector.shape == (self.dimension,):
+                if vector.shape == (self.dimension,) and bytes(checksum) == _check(bytes(blob)) and np.isfinite(vector).all():
                     found[keys[bytes(key)]] = vector
-            self._db.executemany(
-                "UPDATE vectors SET used = ? WHERE model = ? AND key = ?", [(now, self.model, bytes(k)) for k, _ in rows]
-            )
+                    good.append(bytes(key))
+                else:
+                    bad.append(bytes(key))
+            self._db.executemany("UPDATE vectors SET used = ? WHERE model = ? AND key = ?", [(now, self.model, k) for k in good])
+        if bad:
+            self.dropped += len(bad)
+            self._db.executemany("DELETE FROM vectors WHERE model = ? AND key = ?", [(self.model, k) for k in bad])
+            warnings.warn(f"{len(bad)} cached vectors in {self.path} failed their checksum; they are embedded again.", stacklevel=2)
         self._db.commit()
         return found
 
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         now = time.time()
+        rows = []
+        for t, v in zip(texts, vectors):
+            blob = np.asarray(v, dtype=np.float32).tobytes()
+            rows.append((self.model, text_key(t), blob, now, _check(blob)))
         self._db.executemany(
-            "INSERT OR REPLACE INTO vectors (model, key, vector, used) VALUES (?, ?, ?, ?)",
-            [(self.model, text_key(t), np.asarray(v, dtype=np.float32).tobytes(), now) for t, v in zip(texts, vectors)],
+            "INSERT OR REPLACE INTO vectors (model, key, vector, used, checksum) VALUES (?, ?, ?, ?, ?)", rows
         )
         self._db.commit()
         self._trim()
