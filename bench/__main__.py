@@ -95,7 +95,7 @@ def embedding(docs: int, say) -> tuple[dict, list]:
     """A real build of `docs` SciFact abstracts, then the model alone on its passages."""
     import qa
     from qa.embedding import Embedder
-    from qa.fast_encoder import ensure_export
+    from qa.onnx_export import ensure_export
     from qa.current import load
 
     embedder = Embedder(qa.Settings().model)

@@ -21,19 +21,20 @@ import numpy as np
 
 from . import generation, manifest as manifest_io
 from ._version import __version__
-from .backends.faiss import FaissBackend
+from .backends import backend_of
 from .cache import EmbeddingCache, embed_with_cache
 from .chunking import Passage, chunk
 from .current import current_name, load_quietly
-from .documents import Document, Skipped, SourceFile, read, scan
+from .documents import Document, Skipped, read, scan
 from .embedding import Embedder
 from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
-from .fast_encoder import ensure_export
-from .manifest import Chunking, Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
+from .onnx_export import ensure_export
+from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
+from .plan import chunking, plan, rebuild_reason
 from .readers import suffix_list
 from .settings import Settings
-from .text import CLEANER_VERSION, clean, words
+from .text import clean, words
 
 Log = Callable[[str], None]
 
@@ -69,55 +70,6 @@ class BuildReport:
         for key in ("added", "changed", "removed"):
             d[key] = list(d[key])
         return d
-
-
-@dataclass
-class Plan:
-    """What an update must do, from comparing the folder with the last manifest."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    todo: list[SourceFile] = field(default_factory=list)
-    kept_skips: list[Skipped] = field(default_factory=list)
-
-
-def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> Plan:
-    """Compare the folder with the manifest by content hash."""
-    out = Plan()
-    old_docs = dict(before.documents) if before is not None else {}
-    old_skipped = {s.document: s for s in before.skipped} if before is not None else {}
-    for s in sources:
-        old = old_docs.get(s.id) or old_skipped.get(s.id)
-        same = old is not None and old.sha256 == s.sha256
-        if same and not rebuild:
-            if s.id in old_docs:
-                out.unchanged.append(s.id)
-            else:
-                out.kept_skips.append(Skipped(s.id, old_skipped[s.id].reason))
-            continue
-        out.todo.append(s)
-        if not same:
-            (out.changed if old is not None else out.added).append(s.id)
-    out.removed = sorted((set(old_docs) | set(old_skipped)) - {s.id for s in sources})
-    return out
-
-
-def chunking(settings: Settings) -> Chunking:
-    return Chunking(settings.chunk_tokens, settings.overlap_sentences, CLEANER_VERSION)
-
-
-def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:
-    if before is None:
-        return "no index yet"
-    if full:
-        return "--full was asked for"
-    if before.model.name != settings.model:
-        return f"the model changed from {before.model.name} to {settings.model}"
-    if before.chunking != chunking(settings):
-        return "the chunking settings changed"
-    return None
 
 
 def versions() -> dict[str, str]:
@@ -266,7 +218,7 @@ def build_index(
             versions=versions(),
         )
         reuse = previous.index if previous is not None and reason is None else None
-        name = generation.write(root, manifest, passages, new_vectors, FaissBackend(), reuse)
+        name = generation.write(root, manifest, passages, new_vectors, backend_of(settings), reuse)
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.
         fast = ensure_export(embedder, say) is not None

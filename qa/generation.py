@@ -180,7 +180,7 @@ def open_generation(path: Path, full_check: bool | None = None) -> Generation:
         full_check = sum(f.bytes for f in manifest.files.values()) < CHECKSUM_ON_LOAD_BELOW
     check_files(path, manifest, full_check)
     written = Written(manifest.store.kind, dict(manifest.store.params), tuple(manifest.files))
-    index = backend_for(manifest.store.kind).open(path, written)
+    index = backend_for(manifest.store.kind, manifest.store.params).open(path, written)
     counts = manifest.counts
     if not len(index) == counts.passages == counts.vectors:
         raise IndexCorrupt(f"{path} holds {len(index)} passages; the manifest says {counts.passages}")

@@ -11,6 +11,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # The most passages one question may ask for: beyond this an answer is a dump
 # of the index, and a client asking for 10**9 would make the server work for minutes.
 MAX_K = 50
+BACKENDS = ("faiss", "milvus")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class Settings:
     # Measured on 2 cores with real ~110-token passages: 16 embeds ~7% faster
     # than 32 and ~25% faster than 64 (less padding, activations stay in cache).
     batch_size: int = 16
+    # Where the searchable index lives: "faiss" (files in `index`, the
+    # default) or "milvus" (a Milvus Lite file or a Milvus server at `uri`; the
+    # token, if any, comes from the QA_MILVUS_TOKEN environment variable).
+    backend: str = "faiss"
+    uri: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", Path(self.documents))
@@ -45,6 +51,8 @@ class Settings:
         check_k(self.k)
         if self.batch_size < 1:
             raise InvalidArgument("batch_size must be at least 1")
+        if self.backend not in BACKENDS:
+            raise InvalidArgument(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 
 
 def check_k(k: object) -> int:

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from qa.fast_encoder import CHECK_TEXTS, FastEncoder, ensure_export, export_dir, open_fast
+from qa.fast_encoder import CHECK_TEXTS, FastEncoder, export_dir, open_fast
+from qa.onnx_export import ensure_export
 
 from conftest import COURT
 

@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
 from .base import Backend, SearchIndex, Written
 
 
-def backend_for(kind: str) -> Backend:
-    """The backend that reads a generation whose manifest names `kind`."""
+def backend_for(kind: str, params: Mapping[str, Any] | None = None) -> Backend:
+    """The backend that reads a generation whose manifest names `kind` (with its parameters)."""
     from ..errors import IndexCorrupt
 
     if kind.startswith("faiss"):
         from .faiss import FaissBackend
 
         return FaissBackend()
+    if kind == "milvus":
+        return milvus_backend((params or {}).get("uri"))
     raise IndexCorrupt(f"the index was written by the unknown backend {kind!r}; rebuild it with: qa index --full")
 
 
-__all__ = ["Backend", "SearchIndex", "Written", "backend_for"]
+def milvus_backend(uri: str | None, index: Path | None = None) -> Backend:
+    """Milvus at `uri` (a server URL, or a Milvus Lite file; default: milvus.db in the index folder)."""
+    from ..errors import QAError
+
+    try:
+        from .milvus import MilvusBackend
+    except ImportError as exc:
+        raise QAError(f"The Milvus backend needs pymilvus and milvus-lite ({exc}). Install them with: pip install 'qa-docs[milvus]'") from None
+    uri = uri or str(Path(index or ".") / "milvus.db")
+    # A server's token is read from the environment, never from a flag kept in shell history.
+    return MilvusBackend(uri, token=os.environ.get("QA_MILVUS_TOKEN") or None)
+
+
+def backend_of(settings) -> Backend:
+    """The backend a build with these Settings writes to."""
+    if settings.backend == "milvus":
+        return milvus_backend(settings.uri, Path(settings.index).resolve())
+    from .faiss import FaissBackend
+
+    return FaissBackend()
+
+
+__all__ = ["Backend", "SearchIndex", "Written", "backend_for", "backend_of", "milvus_backend"]

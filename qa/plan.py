@@ -1,0 +1,73 @@
+"""Planning an update: what was added, changed or removed since the last generation, and whether to rebuild.
+
+Files are compared with the manifest by content hash; a different model,
+chunking or backend means a full rebuild (vectors still come from the
+embedding cache, so moving backends embeds nothing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .documents import Skipped, SourceFile
+from .manifest import Chunking, Manifest
+from .settings import Settings
+from .text import CLEANER_VERSION
+
+
+@dataclass
+class Plan:
+    """What an update must do, from comparing the folder with the last manifest."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    todo: list[SourceFile] = field(default_factory=list)
+    kept_skips: list[Skipped] = field(default_factory=list)
+
+
+def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> Plan:
+    """Compare the folder with the manifest by content hash."""
+    out = Plan()
+    old_docs = dict(before.documents) if before is not None else {}
+    old_skipped = {s.document: s for s in before.skipped} if before is not None else {}
+    for s in sources:
+        old = old_docs.get(s.id) or old_skipped.get(s.id)
+        same = old is not None and old.sha256 == s.sha256
+        if same and not rebuild:
+            if s.id in old_docs:
+                out.unchanged.append(s.id)
+            else:
+                out.kept_skips.append(Skipped(s.id, old_skipped[s.id].reason))
+            continue
+        out.todo.append(s)
+        if not same:
+            (out.changed if old is not None else out.added).append(s.id)
+    out.removed = sorted((set(old_docs) | set(old_skipped)) - {s.id for s in sources})
+    return out
+
+
+def chunking(settings: Settings) -> Chunking:
+    return Chunking(settings.chunk_tokens, settings.overlap_sentences, CLEANER_VERSION)
+
+
+def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:
+    if before is None:
+        return "no index yet"
+    if full:
+        return "--full was asked for"
+    if before.model.name != settings.model:
+        return f"the model changed from {before.model.name} to {settings.model}"
+    if before.chunking != chunking(settings):
+        return "the chunking settings changed"
+    if _backend_name(before.store.kind) != settings.backend:
+        # Vectors come from the embedding cache: moving backends embeds nothing.
+        return f"the backend changed from {_backend_name(before.store.kind)} to {settings.backend}"
+    if settings.backend == "milvus" and settings.uri and before.store.params.get("uri") != settings.uri:
+        return "the Milvus address changed"
+    return None
+
+
+def _backend_name(kind: str) -> str:
+    return "faiss" if kind.startswith("faiss") else kind
