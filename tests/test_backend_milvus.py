@@ -287,3 +287,21 @@ def test_lock_refuses_a_second_holder(built):
     with MilvusLock(backend.client, "index", ttl_s=5, settle_s=0.05):
         with pytest.raises(IndexLocked, match="taken over"):
             dead.assert_held()
+
+
+def test_milvus_lite_analyzer_does_not_stem(tmp_path, vectors):
+    """Why the default feeds qa.lexical's tokens: Lite's own analyzer (`\\w+`, lowercase,
+    stop words) cannot match "adoption" to "adopted"; ours stems both to "adopt"."""
+    backend = M.MilvusBackend(str(tmp_path / "milvus.db"), analyzer="milvus")
+    try:
+        ix = backend.open(Path("gen-000001"), backend.write(Path("gen-000001"), PASSAGES, vectors))
+        assert ix.keyword("resolution", 3)[0][0] == 1  # exact words still match
+        assert ix.keyword("adoption", 3)[0].size == 0
+        assert ix.keyword("the of and", 3)[0].size == 0  # stop words are dropped here too
+    finally:
+        backend.close()
+
+
+def test_qa_analyzer_stems(built):
+    _, _, ix = built
+    assert ix.keyword("adoption", 3)[0][0] == 1
