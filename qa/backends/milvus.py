@@ -1,0 +1,360 @@
+"""The Milvus backend: one collection per generation, on Milvus Lite or a server.
+
+`write` fills a NEW collection named after the generation folder and returns
+before anything a reader uses changes; the caller's pointer commit is what
+makes it live. A writer killed half-way leaves only an uncommitted collection,
+which `drop_stale` removes. The same code serves a local Milvus Lite file
+(`index/milvus.db`) and a server (`http://host:19530`, token from the
+QA_MILVUS_TOKEN environment variable).
+
+Keyword search is Milvus's own BM25 (a BM25 Function on the `text` field). By
+default `text` holds the passage's words already analysed by qa.lexical
+(stopwords removed, Snowball-stemmed, title prepended), so Milvus only splits
+on spaces and scores the same tokens the FAISS backend's bm25s does; Milvus
+Lite has no English stemmer of its own (only `standard` and `jieba`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from dataclasses import asdict, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from ..chunking import Passage
+from ..errors import IndexCorrupt, IndexLocked, IndexNotFound
+from ..lexical import B, K1, keyword_text, tokenize
+from .base import Written
+from .milvus_lock import MilvusLock, _quote
+
+KIND = "milvus"
+PREFIX = "qa_gen_"
+TOKEN_ENV = "QA_MILVUS_TOKEN"
+# Rows per insert call: ~4 KB a row keeps a call near 4 MB, well under gRPC's 64 MB default.
+BATCH = 1000
+# Rows per query call: servers cap a query's result window at 16,384.
+FETCH = 4096
+# Exact scan below, HNSW above, the FAISS backend's cut-over. Measured on Lite
+# at 100k x 384 (bench/milvus_quick.py): FLAT 278 ms p50 per question, HNSW
+# 146 ms at recall@10 1.0 on clustered vectors, for +50 s of build; most of
+# either is Lite's per-row Python bookkeeping, not the scan.
+EXACT_BELOW = 50_000
+HNSW = {"M": 16, "efConstruction": 100}
+MAX_TEXT = 65_535  # VARCHAR limit, in bytes
+
+
+def collection_name(folder: Path) -> str:
+    """`gen-000007` -> `qa_gen_000007` (Milvus names: letters, digits, underscores)."""
+    return PREFIX + "".join(c if c.isalnum() else "_" for c in Path(folder).name.removeprefix("gen-"))
+
+
+def _row_dict(p: Passage) -> dict:
+    return asdict(p)  # tuples become JSON arrays; _passage turns them back
+
+
+def _tuples(x):
+    return tuple(_tuples(i) for i in x) if isinstance(x, list) else x
+
+
+def _passage(row: dict) -> Passage:
+    # Generic on purpose: JSON turns tuples into lists, so every field declared
+    # as a tuple (sentences today, page spans tomorrow) is turned back, and
+    # fields added to Passage later round-trip with no change here.
+    tuples = {f.name for f in fields(Passage) if str(f.type).startswith(("tuple", "Tuple"))}
+    return Passage(**{k: _tuples(v) if k in tuples else v for k, v in row.items()})
+
+
+def _clip(s: str) -> str:
+    b = s.encode("utf-8")
+    return s if len(b) <= MAX_TEXT else b[:MAX_TEXT].decode("utf-8", "ignore")
+
+
+class MilvusBackend:
+    kind = KIND
+
+    def __init__(self, uri: str, token: str | None = None, analyzer: str = "qa"):
+        if analyzer not in ("qa", "milvus"):
+            raise ValueError("analyzer must be 'qa' (qa.lexical tokens) or 'milvus' (Milvus's own analyzer)")
+        self.lite = not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+        self.uri = str(Path(uri).resolve()) if self.lite else uri
+        if self.lite and not self.uri.endswith(".db"):
+            raise ValueError(f"A Milvus Lite URI must end in .db (pymilvus's rule), not {uri!r}")
+        self._token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        self.analyzer = analyzer
+        self._client = None
+        self._connect = threading.Lock()
+
+    @property
+    def client(self):
+        with self._connect:
+            if self._client is None:
+                from pymilvus import MilvusClient
+
+                if self.lite:
+                    Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._client = MilvusClient(uri=self.uri, token=self._token)
+                except Exception:
+                    if self.lite and _held(Path(self.uri) / "LOCK"):
+                        raise IndexLocked(
+                            f"The Milvus Lite database {self.uri} is open in another process (Milvus Lite allows one "
+                            "process per database). Stop that process (a web UI or another qa command) and try again."
+                        ) from None
+                    raise
+            return self._client
+
+    def close(self) -> None:
+        """Disconnect; for Lite also stop this process's embedded server so another process may open the file."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.lite:
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(self.uri)
+
+    def lock(self, name: str = "index", ttl_s: float = 60.0) -> MilvusLock:
+        """The one-writer lock: an exact flock for Lite, a lease row on a server."""
+        if self.lite:
+            return MilvusLock(None, name, ttl_s, lock_file=Path(self.uri + ".lock"))
+        return MilvusLock(self.client, name, ttl_s)
+
+    # Writing -------------------------------------------------------------------
+
+    def _schema(self, dimension: int):
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        if self.analyzer == "qa":
+            analysis = {"tokenizer": "standard"}  # the text is already space-separated stems
+        elif self.lite:  # Lite knows `standard` (\w+, lowercase) and `jieba` only: no stemmer
+            from bm25s.stopwords import STOPWORDS_EN
+
+            analysis = {"tokenizer": "standard", "filter": [{"type": "stop", "stop_words": sorted(STOPWORDS_EN)}]}
+        else:  # a server's built-in English analyzer: lowercase, English stop words, Snowball stemmer
+            analysis = {"type": "english"}
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("row", DataType.INT64, is_primary=True)
+        schema.add_field("document", DataType.VARCHAR, max_length=4096)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT, enable_analyzer=True, analyzer_params=analysis)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dimension)
+        schema.add_field("passage", DataType.JSON)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]))
+        return schema
+
+    def keyword_input(self, texts: Sequence[str]) -> list[str]:
+        """What the `text` field (and a keyword question) holds for this analyzer."""
+        if self.analyzer == "milvus":
+            return list(texts)
+        return [" ".join(t) for t in tokenize(texts)]
+
+    def write(self, folder: Path, passages: Sequence[Passage], vectors: np.ndarray, previous=None) -> Written:
+        # `previous` is unused: Milvus has nothing like an IVF quantizer worth carrying over.
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(passages) != len(vectors):
+            raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
+        name, dimension, c = collection_name(folder), int(vectors.shape[1]), self.client
+        if c.has_collection(name):  # left by a writer killed before its commit: never live
+            c.drop_collection(name)
+        c.create_collection(name, schema=self._schema(dimension), consistency_level="Bounded")
+        for start in range(0, len(passages), BATCH):
+            chunk = passages[start : start + BATCH]
+            texts = self.keyword_input([keyword_text(p.title, p.text) for p in chunk])
+            c.insert(name, [
+                {"row": start + i, "document": p.document, "text": _clip(t), "dense": v, "passage": _row_dict(p)}
+                for i, (p, t, v) in enumerate(zip(chunk, texts, vectors[start : start + BATCH]))
+            ])
+        c.flush(name)
+        exact = len(passages) < EXACT_BELOW
+        # Build parameters go nested under "params" (the older wire form): pymilvus 3
+        # flattens them, which Milvus Lite 3.2 silently ignores (k1 and b fell back
+        # to 1.5 and 0.75); servers still accept the nested form.
+        index = c.prepare_index_params()
+        if exact:
+            index.add_index(field_name="dense", index_type="FLAT", metric_type="IP")
+        else:
+            index.add_index(field_name="dense", index_type="HNSW", metric_type="IP", params={"params": HNSW})
+        bm25 = {"bm25_k1": K1, "bm25_b": B}
+        index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"params": bm25})
+        c.create_index(name, index)
+        c.load_collection(name)
+        params = {"uri": self.uri if self.lite else _without_credentials(self.uri), "collection": name, "rows": len(passages),
+                  "dimension": dimension, "dense_index": "FLAT" if exact else {"HNSW": HNSW}, "analyzer": self.analyzer,
+                  "bm25": {"k1": K1, "b": B}}
+        return Written(kind=KIND, params=params, files=())
+
+    def generations(self) -> list[str]:
+        return sorted(n for n in self.client.list_collections() if n.startswith(PREFIX))
+
+    def drop(self, collection: str) -> None:
+        if self.client.has_collection(collection):
+            self.client.drop_collection(collection)
+
+    def drop_stale(self, keep: set[str]) -> list[str]:
+        """Drop every generation collection not in `keep` (the committed ones); returns the dropped names."""
+        dropped = [n for n in self.generations() if n not in keep]
+        for n in dropped:
+            self.drop(n)
+        return dropped
+
+    def commit_alias(self, alias: str, collection: str) -> None:
+        """Point `alias` at `collection` in one server call, for app servers that follow an alias."""
+        c = self.client
+        if alias in c.list_aliases(collection_name=collection).get("aliases", []):
+            return
+        try:
+            c.alter_alias(collection, alias)
+        except Exception:  # the alias does not exist yet
+            c.create_alias(collection, alias)
+
+    # Reading -------------------------------------------------------------------
+
+    def open(self, folder: Path, written: Written) -> "MilvusIndex":
+        name, c = written.params["collection"], self.client
+        if not c.has_collection(name):
+            raise IndexNotFound(f"The Milvus collection {name} of {folder} is missing from {written.params['uri']}. Rebuild with: qa index --full")
+        c.load_collection(name)
+        n = int(c.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
+        if n != written.params["rows"]:
+            raise IndexCorrupt(f"The Milvus collection {name} holds {n} rows, its manifest says {written.params['rows']}. Rebuild with: qa index --full")
+        ix = MilvusIndex(self, name, n, int(written.params["dimension"]), written.params.get("dense_index") != "FLAT")
+        if self.lite:
+            # Lite keeps no BM25 index on disk: the first keyword search builds the
+            # posting lists in Python (10 s at 100k rows). Start that now, off the
+            # caller's thread, so the first question rarely pays for it.
+            threading.Thread(target=ix.warm, name=f"qa-warm-{name}", daemon=True).start()
+        return ix
+
+
+class MilvusIndex:
+    kind = KIND
+
+    def __init__(self, backend: MilvusBackend, collection: str, rows: int, dimension: int, approximate: bool):
+        self.backend, self.collection, self.dimension = backend, collection, dimension
+        self._n, self._approximate = rows, approximate
+        self.passage = lru_cache(maxsize=4096)(self._passage)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def warm(self) -> None:
+        try:
+            self._search("warm", "sparse", 1, "", {"metric_type": "BM25"})
+        except Exception:  # closed meanwhile, or a server hiccup: the first question builds it instead
+            pass
+
+    def _get(self, rows: np.ndarray, field: str) -> dict[int, object]:
+        out: dict[int, object] = {}
+        for s in range(0, len(rows), FETCH):
+            ids = [int(r) for r in rows[s : s + FETCH]]
+            for hit in self.backend.client.get(self.collection, ids=ids, output_fields=["row", field]):
+                out[hit["row"]] = hit[field]
+        return out
+
+    def _passage(self, row: int) -> Passage:
+        return _passage(self._get(np.array([row]), "passage")[row])
+
+    def passages_at(self, rows: Sequence[int]) -> list[Passage]:
+        """Many passages in one call (one round trip instead of one per row)."""
+        got = self._get(np.asarray(rows, dtype=np.int64), "passage")
+        return [_passage(got[int(r)]) for r in rows]
+
+    def passages(self) -> Iterator[Passage]:
+        for s in range(0, self._n, FETCH):
+            hits = self.backend.client.query(self.collection, filter=f"row >= {s} and row < {s + FETCH}", output_fields=["row", "passage"])
+            for hit in sorted(hits, key=lambda h: h["row"]):
+                yield _passage(hit["passage"])
+
+    def _search(self, data, field: str, depth: int, expr: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
+        limit = min(depth, self._n, 16_384)
+        if limit <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        [hits] = self.backend.client.search(
+            self.collection, data=[data], anns_field=field, limit=limit, filter=expr, output_fields=["row"], search_params=params
+        )
+        rows = np.array([h["row"] for h in hits], dtype=np.int64)
+        return rows, np.array([h["distance"] for h in hits], dtype=np.float32)
+
+    def dense(self, q: np.ndarray, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if documents is not None and not len(documents):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = {"metric_type": "IP", "params": {"ef": max(64, depth)} if self._approximate else {}}
+        q = np.asarray(q, dtype=np.float32).reshape(-1).tolist()
+        return self._search(q, "dense", depth, _documents(documents), params)
+
+    def _bm25(self, question: str, depth: int, expr: str) -> tuple[np.ndarray, np.ndarray]:
+        [text] = self.backend.keyword_input([question])
+        if not text.strip():  # only stopwords: nothing to score (a server would reject empty text)
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        rows, d = self._search(text, "sparse", depth, expr, {"metric_type": "BM25"})
+        # Lite reports -score, a server +score. Milvus multiplies each term by
+        # (k1 + 1), bm25s does not: dividing gives the FAISS backend's scale.
+        scores = np.abs(d) / (1.0 + K1)
+        keep = scores > 0
+        return rows[keep], scores[keep]
+
+    def keyword(self, question: str, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if documents is not None and not len(documents):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return self._bm25(question, depth, _documents(documents))
+
+    def keyword_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        for s in range(0, len(rows), 16_384):
+            part = rows[s : s + 16_384]
+            got, scores = self._bm25(question, len(part), f"row in [{', '.join(str(int(r)) for r in part)}]")
+            where = dict(zip(got.tolist(), scores.tolist()))
+            out[s : s + len(part)] = [where.get(int(r), 0.0) for r in part]
+        return out
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        got = self._get(rows, "dense")
+        if len(got) != len(set(rows.tolist())):
+            raise IndexError(f"rows outside 0..{self._n - 1} in {self.collection}")
+        return np.array([got[int(r)] for r in rows], dtype=np.float32).reshape(len(rows), self.dimension)
+
+    def rows_of(self, documents: Iterable[str]) -> np.ndarray:
+        documents = list(documents)
+        if not documents:
+            return np.zeros(0, np.int64)
+        rows: list[int] = []
+        # Server queries return at most 16,384 rows: page by row ranges.
+        for s in range(0, self._n, 16_384):
+            expr = f"{_documents(documents)} and row >= {s} and row < {s + 16_384}"
+            rows += [h["row"] for h in self.backend.client.query(self.collection, filter=expr, output_fields=["row"])]
+        return np.array(sorted(rows), dtype=np.int64)
+
+
+def _documents(documents: Sequence[str] | None) -> str:
+    return "" if documents is None else f"document in [{', '.join(_quote(d) for d in documents)}]"
+
+
+def _without_credentials(uri: str) -> str:
+    """The manifest keeps where the index lives, never a user:password in the URI."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(uri)
+    return u._replace(netloc=u.netloc.rpartition("@")[2]).geturl()
+
+
+def _held(path: Path) -> bool:
+    """Whether another process holds Milvus Lite's own flock on its data folder."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
