@@ -143,7 +143,20 @@ def cleanup(root: Path, keep: str) -> None:
     survivors = [g for g in gens if number(g.name) <= number(keep)][:KEEP_GENERATIONS]
     for g in gens:
         if g not in survivors:
+            _release(g)
             shutil.rmtree(g, ignore_errors=True)
+
+
+def _release(folder: Path) -> None:
+    """Drop what a generation keeps outside its folder (a collection on a Milvus server)."""
+    try:
+        m = manifest_io.read(folder)
+        backend = backend_for(m.store.kind, m.store.params)
+        drop = getattr(backend, "drop", None)
+        if drop is not None and "collection" in m.store.params:
+            drop(m.store.params["collection"])
+    except Exception:  # already gone or unreachable: the folder goes anyway
+        pass
 
 
 def check_files(path: Path, manifest: Manifest, full: bool = True) -> None:

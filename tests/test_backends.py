@@ -31,8 +31,20 @@ TEXTS = {
     ],
 }
 
-# name -> a function (tmp folder) -> backend. The Milvus backend adds itself here.
-BACKENDS = {"faiss": lambda tmp: FaissBackend()}
+def _milvus(tmp):
+    from qa.backends.milvus import MilvusBackend
+
+    return MilvusBackend(str(tmp / "milvus.db"))
+
+
+def _milvus_in_generation(tmp):
+    from qa.backends.milvus_lite import MilvusLiteGenerations
+
+    return MilvusLiteGenerations()
+
+
+# name -> a function (tmp folder) -> backend: every backend passes the same tests.
+BACKENDS = {"faiss": lambda tmp: FaissBackend(), "milvus": _milvus, "milvus-lite-per-generation": _milvus_in_generation}
 
 
 def _passages() -> list[Passage]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Mapping
 
 from .base import Backend, SearchIndex, Written
@@ -22,15 +21,17 @@ def backend_for(kind: str, params: Mapping[str, Any] | None = None) -> Backend:
     raise IndexCorrupt(f"the index was written by the unknown backend {kind!r}; rebuild it with: qa index --full")
 
 
-def milvus_backend(uri: str | None, index: Path | None = None) -> Backend:
-    """Milvus at `uri` (a server URL, or a Milvus Lite file; default: milvus.db in the index folder)."""
+def milvus_backend(uri: str | None) -> Backend:
+    """Milvus at `uri`: a server URL, a Milvus Lite file, or (None) a Lite database in each generation folder."""
     from ..errors import QAError
 
     try:
         from .milvus import MilvusBackend
+        from .milvus_lite import IN_GENERATION, MilvusLiteGenerations
     except ImportError as exc:
         raise QAError(f"The Milvus backend needs pymilvus and milvus-lite ({exc}). Install them with: pip install 'qa-docs[milvus]'") from None
-    uri = uri or str(Path(index or ".") / "milvus.db")
+    if uri is None or uri == IN_GENERATION:
+        return MilvusLiteGenerations()
     # A server's token is read from the environment, never from a flag kept in shell history.
     return MilvusBackend(uri, token=os.environ.get("QA_MILVUS_TOKEN") or None)
 
@@ -38,7 +39,7 @@ def milvus_backend(uri: str | None, index: Path | None = None) -> Backend:
 def backend_of(settings) -> Backend:
     """The backend a build with these Settings writes to."""
     if settings.backend == "milvus":
-        return milvus_backend(settings.uri, Path(settings.index).resolve())
+        return milvus_backend(settings.uri)
     from .faiss import FaissBackend
 
     return FaissBackend()

@@ -19,10 +19,8 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from dataclasses import asdict, fields
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -30,15 +28,13 @@ from ..chunking import Passage
 from ..errors import IndexCorrupt, IndexLocked, IndexNotFound
 from ..lexical import B, K1, keyword_text, tokenize
 from .base import Written
-from .milvus_lock import MilvusLock, _quote
+from .milvus_index import KIND, MilvusIndex
+from .milvus_lock import MilvusLock
 
-KIND = "milvus"
 PREFIX = "qa_gen_"
 TOKEN_ENV = "QA_MILVUS_TOKEN"
 # Rows per insert call: ~4 KB a row keeps a call near 4 MB, well under gRPC's 64 MB default.
 BATCH = 1000
-# Rows per query call: servers cap a query's result window at 16,384.
-FETCH = 4096
 # Exact scan below, HNSW above, the FAISS backend's cut-over. Measured on Lite
 # at 100k x 384 (bench/milvus_quick.py): FLAT 278 ms p50 per question, HNSW
 # 146 ms at recall@10 1.0 on clustered vectors, for +50 s of build; most of
@@ -51,22 +47,6 @@ MAX_TEXT = 65_535  # VARCHAR limit, in bytes
 def collection_name(folder: Path) -> str:
     """`gen-000007` -> `qa_gen_000007` (Milvus names: letters, digits, underscores)."""
     return PREFIX + "".join(c if c.isalnum() else "_" for c in Path(folder).name.removeprefix("gen-"))
-
-
-def _row_dict(p: Passage) -> dict:
-    return asdict(p)  # tuples become JSON arrays; _passage turns them back
-
-
-def _tuples(x):
-    return tuple(_tuples(i) for i in x) if isinstance(x, list) else x
-
-
-def _passage(row: dict) -> Passage:
-    # Generic on purpose: JSON turns tuples into lists, so every field declared
-    # as a tuple (sentences today, page spans tomorrow) is turned back, and
-    # fields added to Passage later round-trip with no change here.
-    tuples = {f.name for f in fields(Passage) if str(f.type).startswith(("tuple", "Tuple"))}
-    return Passage(**{k: _tuples(v) if k in tuples else v for k, v in row.items()})
 
 
 def _clip(s: str) -> str:
@@ -166,7 +146,7 @@ class MilvusBackend:
             chunk = passages[start : start + BATCH]
             texts = self.keyword_input([keyword_text(p.title, p.text) for p in chunk])
             c.insert(name, [
-                {"row": start + i, "document": p.document, "text": _clip(t), "dense": v, "passage": _row_dict(p)}
+                {"row": start + i, "document": p.document, "text": _clip(t), "dense": v, "passage": p.to_dict()}
                 for i, (p, t, v) in enumerate(zip(chunk, texts, vectors[start : start + BATCH]))
             ])
         c.flush(name)
@@ -214,7 +194,7 @@ class MilvusBackend:
 
     # Reading -------------------------------------------------------------------
 
-    def open(self, folder: Path, written: Written) -> "MilvusIndex":
+    def open(self, folder: Path, written: Written):
         name, c = written.params["collection"], self.client
         if not c.has_collection(name):
             raise IndexNotFound(f"The Milvus collection {name} of {folder} is missing from {written.params['uri']}. Rebuild with: qa index --full")
@@ -229,111 +209,6 @@ class MilvusBackend:
             # caller's thread, so the first question rarely pays for it.
             threading.Thread(target=ix.warm, name=f"qa-warm-{name}", daemon=True).start()
         return ix
-
-
-class MilvusIndex:
-    kind = KIND
-
-    def __init__(self, backend: MilvusBackend, collection: str, rows: int, dimension: int, approximate: bool):
-        self.backend, self.collection, self.dimension = backend, collection, dimension
-        self._n, self._approximate = rows, approximate
-        self.passage = lru_cache(maxsize=4096)(self._passage)
-
-    def __len__(self) -> int:
-        return self._n
-
-    def warm(self) -> None:
-        try:
-            self._search("warm", "sparse", 1, "", {"metric_type": "BM25"})
-        except Exception:  # closed meanwhile, or a server hiccup: the first question builds it instead
-            pass
-
-    def _get(self, rows: np.ndarray, field: str) -> dict[int, object]:
-        out: dict[int, object] = {}
-        for s in range(0, len(rows), FETCH):
-            ids = [int(r) for r in rows[s : s + FETCH]]
-            for hit in self.backend.client.get(self.collection, ids=ids, output_fields=["row", field]):
-                out[hit["row"]] = hit[field]
-        return out
-
-    def _passage(self, row: int) -> Passage:
-        return _passage(self._get(np.array([row]), "passage")[row])
-
-    def passages_at(self, rows: Sequence[int]) -> list[Passage]:
-        """Many passages in one call (one round trip instead of one per row)."""
-        got = self._get(np.asarray(rows, dtype=np.int64), "passage")
-        return [_passage(got[int(r)]) for r in rows]
-
-    def passages(self) -> Iterator[Passage]:
-        for s in range(0, self._n, FETCH):
-            hits = self.backend.client.query(self.collection, filter=f"row >= {s} and row < {s + FETCH}", output_fields=["row", "passage"])
-            for hit in sorted(hits, key=lambda h: h["row"]):
-                yield _passage(hit["passage"])
-
-    def _search(self, data, field: str, depth: int, expr: str, params: dict) -> tuple[np.ndarray, np.ndarray]:
-        limit = min(depth, self._n, 16_384)
-        if limit <= 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        [hits] = self.backend.client.search(
-            self.collection, data=[data], anns_field=field, limit=limit, filter=expr, output_fields=["row"], search_params=params
-        )
-        rows = np.array([h["row"] for h in hits], dtype=np.int64)
-        return rows, np.array([h["distance"] for h in hits], dtype=np.float32)
-
-    def dense(self, q: np.ndarray, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if documents is not None and not len(documents):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        params = {"metric_type": "IP", "params": {"ef": max(64, depth)} if self._approximate else {}}
-        q = np.asarray(q, dtype=np.float32).reshape(-1).tolist()
-        return self._search(q, "dense", depth, _documents(documents), params)
-
-    def _bm25(self, question: str, depth: int, expr: str) -> tuple[np.ndarray, np.ndarray]:
-        [text] = self.backend.keyword_input([question])
-        if not text.strip():  # only stopwords: nothing to score (a server would reject empty text)
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        rows, d = self._search(text, "sparse", depth, expr, {"metric_type": "BM25"})
-        # Lite reports -score, a server +score. Milvus multiplies each term by
-        # (k1 + 1), bm25s does not: dividing gives the FAISS backend's scale.
-        scores = np.abs(d) / (1.0 + K1)
-        keep = scores > 0
-        return rows[keep], scores[keep]
-
-    def keyword(self, question: str, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        if documents is not None and not len(documents):
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return self._bm25(question, depth, _documents(documents))
-
-    def keyword_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        out = np.zeros(len(rows), dtype=np.float32)
-        for s in range(0, len(rows), 16_384):
-            part = rows[s : s + 16_384]
-            got, scores = self._bm25(question, len(part), f"row in [{', '.join(str(int(r)) for r in part)}]")
-            where = dict(zip(got.tolist(), scores.tolist()))
-            out[s : s + len(part)] = [where.get(int(r), 0.0) for r in part]
-        return out
-
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        got = self._get(rows, "dense")
-        if len(got) != len(set(rows.tolist())):
-            raise IndexError(f"rows outside 0..{self._n - 1} in {self.collection}")
-        return np.array([got[int(r)] for r in rows], dtype=np.float32).reshape(len(rows), self.dimension)
-
-    def rows_of(self, documents: Iterable[str]) -> np.ndarray:
-        documents = list(documents)
-        if not documents:
-            return np.zeros(0, np.int64)
-        rows: list[int] = []
-        # Server queries return at most 16,384 rows: page by row ranges.
-        for s in range(0, self._n, 16_384):
-            expr = f"{_documents(documents)} and row >= {s} and row < {s + 16_384}"
-            rows += [h["row"] for h in self.backend.client.query(self.collection, filter=expr, output_fields=["row"])]
-        return np.array(sorted(rows), dtype=np.int64)
-
-
-def _documents(documents: Sequence[str] | None) -> str:
-    return "" if documents is None else f"document in [{', '.join(_quote(d) for d in documents)}]"
 
 
 def _without_credentials(uri: str) -> str:
