@@ -159,7 +159,7 @@ def build_index(
         previous = load_quietly(root)
         before = previous.manifest if previous is not None else None
         reason = rebuild_reason(before, settings, full)
-        embedder = embedder or for_build(settings.model)
+        embedder = embedder or for_build(settings.model, settings.device)
         identity = embedder.identity()
         if previous is not None and reason is None and before.model.sha256 != identity.sha256:
             reason = "the model's weights changed"

@@ -7,7 +7,7 @@ is ever truncated silently at embedding time.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Callable, Sequence
 
 from .documents import Document
@@ -46,7 +46,14 @@ class Passage:
 
     @classmethod
     def from_dict(cls, row: dict) -> "Passage":
-        return cls(**dict(row, sentences=tuple(tuple(s) for s in row["sentences"])))
+        # JSON turns tuples into lists: every field declared as a tuple is turned
+        # back, so fields added later round-trip through every backend unchanged.
+        tuples = {f.name for f in fields(cls) if str(f.type).startswith(("tuple", "Tuple"))}
+        return cls(**{k: _tuples(v) if k in tuples else v for k, v in row.items()})
+
+
+def _tuples(x):
+    return tuple(_tuples(i) for i in x) if isinstance(x, list) else x
 
 
 def chunk(

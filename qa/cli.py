@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=Settings.batch_size, help="passages embedded per batch")
     p.add_argument("--backend", choices=["faiss", "milvus"], default=Settings.backend,
                    help="where the searchable index lives (default: faiss, files in --index); changing it migrates without re-embedding")
+    p.add_argument("--device", default=Settings.device, help="where bulk embedding runs: auto (every GPU, else CPU), cpu, cuda, cuda:N, mps")
     p.add_argument("--uri", help="Milvus: a server URL (token from QA_MILVUS_TOKEN) or a Milvus Lite file (default: INDEX/milvus.db)")
     p.add_argument("--full", action="store_true", help="rebuild everything instead of updating")
     p.add_argument("--clear-cache", action="store_true", help="forget cached embeddings first (they are kept across builds)")

@@ -76,19 +76,49 @@ def weights_sha256(resolved: str) -> str:
     return digest.hexdigest()
 
 
-class Embedder:
-    """One sentence-transformers model, loaded lazily and shared per process."""
+def devices(device: str = "auto") -> list[str]:
+    """The devices `device` means here: "auto" is every GPU torch sees, else MPS, else the CPU."""
+    import torch
 
-    def __init__(self, model: str = DEFAULT_MODEL):
+    if device != "auto":
+        return [device]
+    if torch.cuda.is_available():
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return ["mps"]
+    return ["cpu"]
+
+
+# A GPU is fed best in large batches; on a CPU small batches waste less on
+# padding and stay in cache (16 measured fastest on 2 cores).
+GPU_BATCH = 128
+# Below this many texts, starting one process per GPU costs more than it saves.
+POOL_FROM = 2000
+
+
+class Embedder:
+    """One sentence-transformers model, loaded lazily and shared per process.
+
+    With several devices (several GPUs), large batches are spread over them
+    with sentence-transformers' multi-process pool.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "auto"):
         self.name = model
         self.resolved = resolve(model)
+        self.device = device
+
+    @property
+    def devices(self) -> list[str]:
+        return devices(self.device)
 
     @property
     def model(self):  # -> SentenceTransformer
+        key = (self.resolved, self.devices[0])
         with _lock:
-            if self.resolved not in _loaded:
-                _loaded[self.resolved] = _load(self.resolved)
-            return _loaded[self.resolved]
+            if key not in _loaded:
+                _loaded[key] = _load(self.resolved, key[1])
+            return _loaded[key]
 
     @property
     def max_tokens(self) -> int:
@@ -131,19 +161,28 @@ class Embedder:
         unique: dict[str, int] = {}
         for t in texts:
             unique.setdefault(t, len(unique))
-        # sentence-transformers sorts each call by length, so batches hold
-        # similar lengths and padding is small.
-        vectors = self.model.encode(
-            list(unique),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress and sys.stderr.isatty(),
-        ).astype(np.float32, copy=False)
+        on = self.devices
+        if not on[0].startswith("cpu"):
+            batch_size = max(batch_size, GPU_BATCH)
+        pool = self.model.start_multi_process_pool(on) if len(on) > 1 and len(unique) >= POOL_FROM else None
+        try:
+            # sentence-transformers sorts each call by length, so batches hold
+            # similar lengths and padding is small.
+            vectors = self.model.encode(
+                list(unique),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress and sys.stderr.isatty(),
+                pool=pool,
+            ).astype(np.float32, copy=False)
+        finally:
+            if pool is not None:
+                self.model.stop_multi_process_pool(pool)
         return vectors[[unique[t] for t in texts]]
 
 
-def _load(resolved: str):
+def _load(resolved: str, device: str):
     import logging
 
     # transformers prints a weight-loading bar and deprecation chatter on every
@@ -161,7 +200,7 @@ def _load(resolved: str):
     try:
         # Never reach a model hub: every model must already be on disk. The
         # library's own flag, not HF_HUB_OFFLINE, so the host's environment is untouched.
-        return SentenceTransformer(resolved, trust_remote_code=False, local_files_only=True)
+        return SentenceTransformer(resolved, device=device, trust_remote_code=False, local_files_only=True)
     except Exception as exc:
         raise ModelNotAvailable(
             f"Could not load the model {resolved!r} offline ({exc}). "

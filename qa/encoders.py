@@ -26,8 +26,9 @@ TORCH_FROM = 2000
 class BuildEncoder:
     """Embedder-compatible: identity, tokens and vocabulary from the ONNX export, vectors from whichever is cheaper."""
 
-    def __init__(self, model: str, fast: FastEncoder):
+    def __init__(self, model: str, fast: FastEncoder, device: str = "auto"):
         self.name = model
+        self.device = device
         self._fast = fast
         self._torch: Embedder | None = None
 
@@ -54,24 +55,24 @@ class BuildEncoder:
         return self._fast.vocabulary()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
-        if len(set(texts)) < TORCH_FROM:
+        if len(set(texts)) < TORCH_FROM and self.device in ("auto", "cpu"):
             return self._fast.encode(texts, batch_size=batch_size)
         if self._torch is None:
-            self._torch = Embedder(self.name)
+            self._torch = Embedder(self.name, self.device)
         return self._torch.encode(texts, batch_size=batch_size, progress=progress)
 
     @property
     def model(self):
         """The torch model (loads it): only the ONNX export step asks, and it has one already."""
         if self._torch is None:
-            self._torch = Embedder(self.name)
+            self._torch = Embedder(self.name, self.device)
         return self._torch.model
 
 
-def for_build(model: str) -> Embedder | BuildEncoder:
+def for_build(model: str, device: str = "auto") -> Embedder | BuildEncoder:
     """The encoder for a build of `model`: BuildEncoder when a checked export exists, else torch."""
     try:
         fast = open_fast(weights_sha256(resolve(model)))
     except Exception:  # the model is not on disk: Embedder says so, clearly, when it is used
         fast = None
-    return BuildEncoder(model, fast) if fast is not None else Embedder(model)
+    return BuildEncoder(model, fast, device) if fast is not None else Embedder(model, device)

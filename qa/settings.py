@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,10 @@ class Settings:
     # token, if any, comes from the QA_MILVUS_TOKEN environment variable).
     backend: str = "faiss"
     uri: str | None = None
+    # Where bulk embedding runs: "auto" (every GPU torch sees, else Apple's
+    # MPS, else the CPU), "cpu", "cuda", "cuda:1", "mps". Questions are always
+    # encoded on the CPU (the ONNX path).
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "documents", Path(self.documents))
@@ -51,6 +56,8 @@ class Settings:
         check_k(self.k)
         if self.batch_size < 1:
             raise InvalidArgument("batch_size must be at least 1")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise InvalidArgument(f"device must be auto, cpu, cuda, cuda:N or mps, not {self.device!r}")
         if self.backend not in BACKENDS:
             raise InvalidArgument(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
 

@@ -112,3 +112,19 @@ def _hard_wrap(paragraphs, width, rnd) -> str:
         lines.append(line)
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
+
+
+def test_passages_round_trip_through_json_with_fields_added_later():
+    """Every backend stores passages as Passage.to_dict(); tuple fields added later come back as tuples."""
+    import dataclasses
+    import json
+
+    from qa.chunking import Passage
+
+    @dataclasses.dataclass(frozen=True)
+    class Later(Passage):
+        pages: tuple[tuple[int, int], ...] = ()
+
+    p = Later("a.txt", "T", "Some text.", 0, 10, 1, 1, ((0, 10, 1, 1),), 3, section="§2", pages=((1, 2),))
+    back = Later.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert back == p and isinstance(back.pages[0], tuple) and isinstance(back.sentences[0], tuple)
