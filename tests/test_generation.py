@@ -208,3 +208,15 @@ def test_sigkill_at_random_moments_always_leaves_a_sound_index(tmp_path, embedde
     assert sum(not r.finished for r in results) >= 10  # most runs really were killed mid-way
     bad = [r for r in results if not (r.verify_ok and r.answered)]
     assert not bad, bad
+
+
+@pytest.mark.slow
+def test_sigkill_during_milvus_updates_always_leaves_a_sound_index(tmp_path, embedder):
+    """The same loop on the Milvus backend (a Milvus Lite database in each generation folder)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.kill_loop import run
+
+    results = run(6, seed=11, workdir=tmp_path, embedder=embedder, log=lambda m: None, backend="milvus")
+    assert sum(not r.finished for r in results) >= 2
+    bad = [r for r in results if not (r.verify_ok and r.answered)]
+    assert not bad, bad
