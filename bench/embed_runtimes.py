@@ -1,7 +1,8 @@
 """Bulk embedding on real passages, runtime by runtime: passages/s and agreement with sentence-transformers.
 
-    python -m bench.embed_runtimes                    # 1,000 passages, 3 rounds (~8 min on 2 cores)
+    python -m bench.embed_runtimes                    # 1,000 passages, 2 rounds (~8 min on 2 quiet cores)
     python -m bench.embed_runtimes --passages 300 --rounds 1   # a quick look
+    python -m bench.embed_runtimes --only st-b16,ort-eager-fused --build-docs 150   # + a real build, both ways
 
 The passages are the ones qa itself makes (SciFact abstracts cut by
 qa.build.passages_of: whole sentences up to 128 tokens). Every runtime goes
@@ -148,6 +149,46 @@ class OrtEncoder:
         return out
 
 
+def build_check(embedder, fused_model: Path, tokenizer_json: Path, docs: int, rounds: int, work: Path, say) -> dict:
+    """End to end: `qa.build_index` on `docs` abstracts with qa's Embedder, then with the
+    same Embedder whose bulk `encode` goes through the fused ONNX model; alternated,
+    fresh index each time (no embedding-cache hits). Compares the two indexes' vectors."""
+    import qa
+    from qa.current import load
+    from qa.embedding import Embedder
+
+    ort = OrtEncoder(fused_model, tokenizer_json, 2)
+
+    class FusedEmbedder(Embedder):
+        def encode(self, texts, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+            unique = list(dict.fromkeys(texts))
+            vectors = ort.encode(unique, batch_size) if unique else np.zeros((0, self.dimension), np.float32)
+            where = {t: i for i, t in enumerate(unique)}
+            return vectors[[where[t] for t in texts]] if texts else vectors
+
+    fused = FusedEmbedder(embedder.name)
+    folder = work / "build-docs"
+    write_scifact_documents(folder, docs)
+    seconds: dict[str, list[float]] = {"torch": [], "fused": []}
+    vectors, passages = {}, 0
+    for r in range(rounds):
+        for name, emb in (("torch", embedder), ("fused", fused)):
+            index = work / f"build-{name}-{r}"
+            report = qa.build_index(qa.Settings(documents=folder, index=index), embedder=emb, full=True)
+            seconds[name].append(report.seconds)
+            passages = report.passages
+            gen = load(index)
+            vectors.setdefault(name, np.asarray(gen.index.vectors(np.arange(len(gen.index))), dtype=np.float32))
+            shutil.rmtree(index, ignore_errors=True)
+            say(f"  build {name}: {passages / report.seconds:.1f} passages/s")
+    s_t, s_f = statistics.median(seconds["torch"]), statistics.median(seconds["fused"])
+    return {"documents": docs, "passages": passages, "rounds": rounds,
+            "torch_build_s": round(s_t, 2), "fused_build_s": round(s_f, 2),
+            "torch_rounds_s": [round(x, 2) for x in seconds["torch"]], "fused_rounds_s": [round(x, 2) for x in seconds["fused"]],
+            "speedup": round(s_t / s_f, 3),
+            "min_cosine_index_vectors": round(float(np.min(np.sum(vectors["torch"] * vectors["fused"], axis=1))), 6)}
+
+
 def _cpu() -> str:
     try:
         for line in open("/proc/cpuinfo", encoding="utf-8"):
@@ -161,9 +202,12 @@ def _cpu() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--only", help="comma-separated runtime names to run (default: all)")
     parser.add_argument("--openvino-python", default=DEFAULT_OV_PYTHON, help="python of a venv with openvino")
+    parser.add_argument("--build-docs", type=int, default=0,
+                        help="also time qa.build_index end to end on this many abstracts, torch vs the fused ONNX model")
+    parser.add_argument("--build-rounds", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS / "embed_runtimes.json")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -274,6 +318,10 @@ def main() -> int:
                     vectors.setdefault(name, v)
                 say(f"  {name}: {len(texts) / seconds[name][-1]:.1f} passages/s")
         torch.set_num_threads(os.cpu_count() or 1)
+        build = None
+        if args.build_docs:
+            say(f"end to end: qa.build_index on {args.build_docs} abstracts, torch vs fused ONNX ...")
+            build = build_check(embedder, work / "eager-fused.onnx", tok_json, args.build_docs, args.build_rounds, work, say)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -294,7 +342,7 @@ def main() -> int:
         "machine": {"platform": platform.platform(), "cpu": _cpu(), "cpu_count": os.cpu_count(),
                     "python": platform.python_version()},
         "passages": len(texts), "mean_tokens": round(statistics.mean(lengths), 1), "rounds": args.rounds,
-        "load_1min_per_round": loads, "fused_operators": fused_stats, "rows": rows,
+        "load_1min_per_round": loads, "fused_operators": fused_stats, "rows": rows, "build": build,
         "seconds": round(time.perf_counter() - start, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -319,6 +367,13 @@ def render(r: dict) -> str:
         lines.append(f"| {label} | {x['batch']} | {x['threads']} | **{x['passages_per_s']}** | {x['rounds_passages_per_s']} "
                      f"| {x['speed_vs_st_b16']}x | {x['min_cosine_vs_st']} | {'yes' if x['matches'] else 'no'} |")
     lines += ["", "Fused operators: " + "; ".join(f"{k}: {v}" for k, v in r["fused_operators"].items())]
+    b = r.get("build")
+    if b:
+        lines += ["", "| end to end: `qa.build_index`, {documents} abstracts, {passages} passages, median of {rounds} | build | passages/s |".format(**b),
+                  "|---|---|---|",
+                  f"| qa's Embedder (sentence-transformers, torch) | {b['torch_build_s']} s {b['torch_rounds_s']} | {b['passages'] / b['torch_build_s']:.1f} |",
+                  f"| same Embedder, bulk encode through the eager-attention fused ONNX model | {b['fused_build_s']} s {b['fused_rounds_s']} | {b['passages'] / b['fused_build_s']:.1f} |",
+                  f"| speed-up; lowest cosine between the two indexes' vectors | {b['speedup']}x | {b['min_cosine_index_vectors']} |"]
     return "\n".join(lines)
 
 
