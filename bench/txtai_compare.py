@@ -1,7 +1,7 @@
 """qa side by side with txtai on the same SciFact abstracts and the same model, one command.
 
-    python -m bench.txtai_compare              # first 2,000 abstracts (~8 min on 2 cores)
-    python -m bench.txtai_compare --docs 5183  # all of them (~20 min)
+    python -m bench.txtai_compare              # first 2,000 abstracts (~9 min on 2 quiet cores)
+    python -m bench.txtai_compare --docs 5183  # all of them (~25 min)
 
 txtai is not a dependency of qa and must not be installed into qa's venv (it
 moves torch/transformers), so it lives in a venv of its own and runs as a
