@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
 
 # What the question asks for. Checked in order; the first match wins.
 _WANTS = (
-    ("date", r"\b(when|what (year|date|day|month|century|decade|time|period|era)|which (year|date|day|month|century|decade)"
+    ("date", r"\b(when|what (year|date|day|month|century|decade|time|period|era|season)|which (year|date|day|month|century|decade|season|draft)"
              r"|since when|how long ago)\b"),
     ("number", r"\bhow (many|much|long|old|far|large|big|high|tall|wide|deep|fast|heavy|often|frequently)\b"
+               r"|\bwhat (was |is )?(the )?(final )?(score|margin|population|total)\b"
                r"|\bwhat (percentage|percent|proportion|share|number|amount|fraction|size|length|speed|temperature)\b"),
     ("person", r"\b(who|whom|whose)\b|\b(what|which) (person|man|woman|people|king|emperor|president|scientist)\b"),
     ("place", r"\bwhere\b|\b(what|which|in what|in which) (city|country|state|town|place|region|continent|county|location"
@@ -68,8 +70,14 @@ class Span:
         return {"text": self.text, "start": self.start, "end": self.end, "kind": self.kind}
 
 
+_DESCRIBE = re.compile(r"^\W*what (do|does|did)\b.*\b(say|says|think|believe|mean|argue|claim|propose|suggest|feel|note|"
+                       r"state|stress|emphasi[sz]e)\b", re.I)
+
+
 def wanted(question: str) -> str | None:
-    """The kind of answer `question` asks for, None for why/how questions and statements."""
+    """The kind of answer `question` asks for, None for why/how questions, "what does X say about" and statements."""
+    if _DESCRIBE.search(question):
+        return None
     for kind, pattern in _WANT_RES:
         if pattern.search(question):
             return kind
@@ -125,17 +133,18 @@ def candidates(sentence: str) -> list[tuple[int, int, str]]:
 
 
 # Learned by bench/tune_answers.py (conditional logit over the candidates of
-# the sentence holding the gold answer, SQuAD-tune train articles); order = FEATURES.
+# the sentence holding the gold answer, SQuAD-tune train articles, 3,256 questions:
+# `python -m bench.tune_answers span`); order = FEATURES.
 _SHAPES = ("date", "number", "name", "phrase")
 FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in _SHAPES) + (
     "overlap", "any_overlap", "near", "dist1", "dist2", "dist_far", "no_anchor", "window", "log_len", "one_word",
     "long", "after_anchor", "prep_before", "capital", "in_parens", "comma_after", "head_near", "all_capital") + tuple(
     f"{k}:log_len" for k in KINDS) + ("named:name", "verb_question:phrase")
 WEIGHTS = np.array([
-    2.262, -0.209, -0.546, -1.507, 0.097, 1.981, -1.022, -1.057, -0.349, -1.230, 2.124, -0.544, -0.326,
-    -0.668, 1.190, -0.196, -0.648, -0.102, 0.970, -0.219, -3.347, 1.033, 0.644, 0.135, 0.255, -0.659, 1.092,
-    1.150, -0.051, -0.757, 0.079, 0.418, 0.574, -0.113, -0.752, 0.186, 0.979, 0.437, -0.718, -1.344, 0.603,
-    0.545, 0.862, 1.256, 0.351
+    2.270, -0.214, -0.559, -1.497, 0.105, 2.032, -1.050, -1.088, -0.353, -1.227, 2.113, -0.534, -0.328,
+    -0.668, 1.182, -0.186, -0.783, -0.137, 1.049, -0.129, -3.348, 1.034, 0.643, 0.143, 0.246, -0.658, 1.079,
+    1.153, -0.037, -0.754, 0.077, 0.395, 0.582, -0.094, -0.740, 0.180, 1.029, 0.445, -0.732, -1.320, 0.601,
+    0.543, 0.871, 1.220, 0.281
 ], dtype=np.float32)
 # A span is shown only when its probability among the sentence's candidates reaches this:
 # on train (gold sentence given) 0.15 withholds ~7% of spans, the worst ones.
@@ -158,10 +167,11 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
     head = _stem(head.group(1)) if head and head.group(1).lower() not in FUNCTION else ""
     words = [(m.start(), m.end(), _stem(m.group(0))) for m in _WORD.finditer(sentence)]
     anchors = [i for i, (_, _, s) in enumerate(words) if s in q]
+    starts, ends = [w[0] for w in words], [w[1] for w in words]
     rows = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
     k0 = KINDS.index(kind) * len(_SHAPES) if kind in KINDS else None
     for r, (a, b, shape) in enumerate(cands):
-        inside = [i for i, (wa, wb, _) in enumerate(words) if wa >= a and wb <= b]
+        inside = list(range(bisect_left(starts, a), bisect_right(ends, b)))
         content = [words[i][2] for i in inside if words[i][2] not in FUNCTION] or [words[i][2] for i in inside]
         overlap = sum(s in q for s in content) / max(1, len(content))
         first, last = (inside[0], inside[-1]) if inside else (0, 0)
@@ -205,6 +215,16 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
     label = kind if shape in _MATCHES.get(kind, ()) and kind != "thing" else {"name": "name", "date": "date",
                                                                               "number": "number"}.get(shape, "thing")
     return Span(sentence[a:b], a, b, label, float(p[i]))
+
+
+def span_strength(question: str, sentence: str, kind: str | None = None) -> float:
+    """How strongly `sentence` offers a short answer of the wanted kind: its best candidate's score (0 when none)."""
+    if kind is None:
+        return 0.0
+    cands = candidates(sentence)
+    if not cands:
+        return 0.0
+    return float(np.max(features(question, sentence, cands, kind) @ WEIGHTS))
 
 
 def has_kind(question_kind: str | None, sentence: str, q_terms: set[str]) -> bool:
