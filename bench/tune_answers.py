@@ -273,7 +273,7 @@ def confidence_rows(data: list[dict], sentence_weights: np.ndarray):
         pool = np.asarray(d["pool"], dtype=np.float64)
         in_top, in_corpus, all_known = d["rare"]
         X.append([d["top_dense"][0], max(d["top_dense"][:3]), pool[0], pool[0] - float(np.median(pool)), in_top,
-                  in_corpus, chosen[0], chosen[2], all_known])
+                  chosen[0], chosen[2]])
         y.append(d["answerable"] and d["first"])
         corpus.append(d["corpus"])
         split.append(d["split"])

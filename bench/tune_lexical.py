@@ -1,4 +1,4 @@
-"""Does keeping technical tokens whole (debian/rules, --build-depends, dh_make) help keyword search?
+r"""Does keeping technical tokens whole (debian/rules, --build-depends, dh_make) help keyword search?
 
 Measured on the manuals' tune questions (hybrid fusion as in `candidates`), whole tokens beside the
 stemmed parts did not help: developers-reference first 0.667 -> 0.667, top-5 0.833 -> 0.833;

@@ -60,19 +60,34 @@ def _last(history: Sequence[Any]) -> tuple[str, Any]:
     return str(searched), answer
 
 
+def _names(text: str) -> list[str]:
+    """Capitalised runs, without a leading question or function word ("Which NFL" -> "NFL")."""
+    out = []
+    for name in _NAME.findall(text):
+        words = name.split()
+        while words and words[0].lower() in _COMMON:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
 def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
     """The question completed from the conversation, or None when it stands on its own."""
     if not history or not is_followup(question):
         return None
     previous, answer = _last(history)
-    previous = re.sub(r"\s*\((about|with): [^)]*\)\s*$", "", previous) if "(" in previous else previous
+    context: list[str] = []
+    about = re.search(r"\s*\(about: ([^)]*)\)\s*$", previous)
+    if about:  # what the previous question was itself completed with still holds
+        previous, context = previous[: about.start()], [c.strip() for c in about.group(1).split(",")]
     own = {w.lower() for w in _content(question)}
     carried: list[str] = []
     seen = set(own)
     # names first (they carry the topic), then the remaining key words of the previous question
-    for phrase in _NAME.findall(previous) + _content(previous):
+    for phrase in _names(previous) + _content(previous) + context:
         phrase = phrase.strip()
-        if phrase and phrase.lower() not in seen and phrase.lower() not in _COMMON:
+        if phrase and phrase.lower() not in seen and phrase.lower() not in _COMMON and not _PRONOUN.fullmatch(phrase):
             seen.add(phrase.lower())
             seen.update(w.lower() for w in phrase.split())
             carried.append(phrase)
@@ -83,7 +98,7 @@ def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
         carried.append(span.text)
     elif best is not None and _ELSE.search(question):
         # "who else ...": the names already given point at the same passage
-        for name in _NAME.findall(best.sentence)[:3]:
+        for name in _names(best.sentence)[:3]:
             if name.lower() not in seen:
                 seen.add(name.lower())
                 carried.append(name)

@@ -145,7 +145,8 @@ class Searcher:
         similarity = dict(zip(rows, dense))
         hits = collapse(gen.index, rows, scores, k)
         passages = [gen.index.passage(r) for r, _, _ in hits]
-        chosen = answer_sentences(self.embedder.encode, searched, q, passages, [s for _, s, _ in hits])
+        # the passages are found with the completed question; the sentence is judged by the question's own words
+        chosen = answer_sentences(self.embedder.encode, question, q, passages, [s for _, s, _ in hits])
         pages = {d: e.pages for d, e in gen.manifest.documents.items() if e.pages}
 
         def citation(p, lines=None):
