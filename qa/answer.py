@@ -10,12 +10,10 @@ from typing import Sequence
 import numpy as np
 
 from .chunking import Passage
+from .span import Span, has_kind, question_terms, span_strength, wanted
 
-# Weight of exact-term overlap against meaning when picking the answer sentence.
-LEXICAL_WEIGHT = 0.35
 # Sentences embedded per question to pick answer sentences; bounds latency.
 MAX_SENTENCES = 48
-ANSWER_SHAPE_BONUS = 0.1
 
 _STOPWORDS = frozenset(
     """a an and are as at be been being by can could did do does doing for from had has have how i if in
@@ -25,20 +23,19 @@ _STOPWORDS = frozenset(
     same should some such through under until up very""".split()
 )
 _TERM = re.compile(r"\w+")
-# What kind of answer a question wants, and what such an answer looks like.
-# A small bonus for the right shape separates "On 6th of May 2004 ..." from a
-# sentence that merely repeats the question's words.
-_DATE = re.compile(
-    r"\b(1[5-9]\d\d|20\d\d)\b|\b\d{1,2}(st|nd|rd|th)? (of )?(January|February|March|April|May|June|July|August|"
-    r"September|October|November|December)\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b"
-)
-_NAME = re.compile(r"\b(Mr|Mrs|Ms|Dr|Prof)\.? [A-Z]|(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+ [A-Z][a-z]+\b")
-_NUMBER = re.compile(r"\d")
-_EXPECTS = (
-    (re.compile(r"^\s*(when|what year|which year|what date|since when|in what year|on what date)\b", re.I), _DATE),
-    (re.compile(r"^\s*(who|whom|whose)\b|\bwhom\b", re.I), _NAME),
-    (re.compile(r"^\s*(how many|how much|how long|how old|what percentage)\b", re.I), _NUMBER),
-)
+_WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
+
+# The sentence scorer: a linear score over these features, learned by
+# bench/tune_answers.py (conditional logit: the gold-holding sentence against
+# the other sentences of the top three passages, SQuAD-tune train articles,
+# 3,410 questions: `python -m bench.tune_answers sentence`).
+SENTENCE_FEATURES = ("cosine", "overlap", "type_match", "novelty", "first", "log_words", "heading", "restates",
+                     "passage_score", "rank2", "rank3", "rare_overlap", "pair_overlap", "span_strength", "cosine_gap")
+SENTENCE_WEIGHTS = np.array([
+    2.034, 1.283, -0.009, -0.448, -0.387, -0.122, -0.308, -0.642, 1.710, -0.647, -1.052, 3.646, 1.711, 0.613, 2.034,
+], dtype=np.float32)
+# Large enough to put a heading or a restating sentence below every other one.
+NEVER_PENALTY = 100.0
 
 
 @dataclass(frozen=True)
@@ -136,16 +133,30 @@ class AnswerSentence:
     sentence: str
     citation: Citation
     score: float
+    span: Span | None = None
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.sentence, **self.citation.to_dict(), "score": round(self.score, 4),
+                "span": self.span.to_dict() if self.span is not None else None}
 
 
 @dataclass(frozen=True)
 class Answer:
-    """Everything `ask` returns. `answer` is None when the documents do not seem to answer."""
+    """Everything `ask` returns. `answer` is None when the documents do not seem to answer.
+
+    `confidence` is the calibrated probability that the top passage answers
+    the question, `label` its band ("strong", "partial", or "weak", which is
+    not found); `interpreted_as` is the question as searched when a follow-up
+    was completed from the conversation, else None.
+    """
 
     question: str
     answer: AnswerSentence | None
     passages: tuple[Hit, ...]
     notices: tuple[str, ...] = field(default=())
+    confidence: float = 0.0
+    label: str = "weak"
+    interpreted_as: str | None = None
 
     @property
     def answered(self) -> bool:
@@ -153,12 +164,12 @@ class Answer:
 
     def to_dict(self) -> dict:
         """The JSON shape of `qa ask --json` and the web API."""
-        best = None
-        if self.answer is not None:
-            best = {"sentence": self.answer.sentence, **self.answer.citation.to_dict(), "score": round(self.answer.score, 4)}
         return {
             "question": self.question,
-            "answer": best,
+            "answer": self.answer.to_dict() if self.answer is not None else None,
+            "confidence": round(self.confidence, 4),
+            "label": self.label,
+            "interpreted_as": self.interpreted_as,
             "passages": [h.to_dict() for h in self.passages],
             "notices": list(self.notices),
         }
@@ -169,29 +180,76 @@ def _terms(text: str) -> set[str]:
     return {t[:5] for t in _TERM.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1}
 
 
-def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage]) -> list[tuple[int, int, float]]:
+def _heading_like(text: str, p: Passage) -> bool:
+    """A title or heading rather than a statement: short, no closing punctuation, or the title/section itself."""
+    plain = " ".join(text.split()).strip()
+    words = _WORDS.findall(plain)
+    if plain.lower() in (p.title.strip().lower(), p.section.rsplit("/", 1)[-1].strip().lower()):
+        return True
+    if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")):
+        return True
+    caps = sum(w[0].isupper() for w in words)
+    return len(words) <= 8 and caps >= 0.7 * len(words)
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [t[:5] for t in _TERM.findall(text.lower())]
+    return set(zip(words, words[1:]))
+
+
+def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndarray,
+                    scores: Sequence[float]) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """(passage index, start, end) of every sentence of `passages`, and its row of SENTENCE_FEATURES.
+
+    `cosines` holds each sentence's cosine to the question, in the same order.
+    Question words are weighted by how rare they are among these sentences.
+    """
+    q_terms, q_pairs, kind = _terms(question), _bigrams(question), wanted(question)
+    spans = [(i, j, a, b) for i, p in enumerate(passages) for j, (a, b, _, _) in enumerate(p.sentences)]
+    texts = [passages[i].text[a:b] for i, _, a, b in spans]
+    terms = [_terms(t) for t in texts]
+    idf = {t: np.log((1 + len(texts)) / (1 + sum(t in ts for ts in terms))) + 1 for t in q_terms}
+    total = sum(idf.values()) or 1.0
+    top = float(np.max(cosines)) if len(cosines) else 0.0
+    rows = np.zeros((len(spans), len(SENTENCE_FEATURES)), dtype=np.float32)
+    for r, ((i, j, a, b), text, s_terms) in enumerate(zip(spans, texts, terms)):
+        overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+        novelty = len(s_terms - q_terms) / len(s_terms) if s_terms else 0.0
+        words = _WORDS.findall(text)
+        rows[r] = (
+            cosines[r], overlap, has_kind(kind, text, question_terms(question)), novelty, j == 0,
+            np.log1p(len(words)), _heading_like(text, passages[i]), novelty < 0.25, scores[i], i == 1, i == 2,
+            sum(idf[t] for t in q_terms & s_terms) / total, len(q_pairs & _bigrams(text)) / max(1, len(q_pairs)),
+            span_strength(question, text, kind), cosines[r] - top,
+        )
+    return [(i, a, b) for i, _, a, b in spans], rows
+
+
+def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
+                     scores: Sequence[float] | None = None) -> list[tuple[int, int, float]]:
     """Per passage: (start, end, score) of the sentence that best answers.
 
-    Meaning (cosine of the sentence's vector to the question's) plus term
-    overlap, plus a small bonus when the sentence has the shape the question
-    asks for (a date for "when", a name for "who", a number for "how many").
+    The score is linear in SENTENCE_FEATURES: meaning (cosine of the
+    sentence's vector to the question's), term overlap (plain, weighted by
+    rarity, and of word pairs), whether the sentence holds the kind of answer
+    asked for (a date for "when"...) near the question's words, how much it
+    adds beyond them, its place and length, whether it looks like a heading,
+    and the passage's own score and rank. Scores compare across passages, so
+    the best of them is the answer.
     """
-    q_terms = _terms(question)
-    shape = next((pattern for wants, pattern in _EXPECTS if wants.search(question)), None)
-    spans = [(i, a, b) for i, p in enumerate(passages) for a, b, _, _ in p.sentences]
-    texts = [passages[i].text[a:b] for i, a, b in spans]
+    scores = list(scores) if scores is not None else [0.0] * len(passages)
+    texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
     dense = np.zeros(len(texts), dtype=np.float32)
     limit = min(len(texts), MAX_SENTENCES)
     if limit:
         dense[:limit] = encode(texts[:limit]) @ q
-    best: list[tuple[int, int, float]] = [(0, len(p.text), -1.0) for p in passages]
-    for (i, a, b), text, d in zip(spans, texts, dense):
-        lexical = len(q_terms & _terms(text)) / len(q_terms) if q_terms else 0.0
-        score = float(d) + LEXICAL_WEIGHT * lexical
-        if shape is not None and shape.search(text):
-            score += ANSWER_SHAPE_BONUS
+    spans, rows = sentence_matrix(question, passages, dense, scores)
+    # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
+    never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
+    best: list[tuple[int, int, float]] = [(0, len(p.text), -1e9) for p in passages]
+    for (i, a, b), score in zip(spans, rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never):
         if score > best[i][2]:
-            best[i] = (a, b, score)
+            best[i] = (a, b, float(score))
     return best
 
 

@@ -178,6 +178,14 @@ class QuestionsReport:
     answered_when_answerable: float
     refused_when_off_topic: float
     failures: tuple[str, ...]
+    # SQuAD exact match and token F1 of the short answer span (no span scores 0)
+    short_exact_match: float = 0.0
+    short_f1: float = 0.0
+    # share of answered real questions that came with a span
+    spans_shown: float = 0.0
+    # expected calibration error of `confidence` against "the top passage holds a gold answer"
+    calibration_error: float = 0.0
+    refused_when_answerable: float = 0.0
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -189,15 +197,63 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def evaluate_questions(path: Path, searcher: Searcher, k: int = 5) -> QuestionsReport:
-    """Score answers against gold strings; `"gold": []` marks an off-topic question."""
+_PUNCT = re.compile(r"[^\w\s]|_")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalise(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    return " ".join(_ARTICLES.sub(" ", _PUNCT.sub("", text.lower())).split())
+
+
+def exact_match(prediction: str, gold: list[str]) -> float:
+    return float(any(squad_normalise(prediction) == squad_normalise(g) for g in gold))
+
+
+def token_f1(prediction: str, gold: list[str]) -> float:
+    """SQuAD token F1, the best over the gold strings."""
+    pred = squad_normalise(prediction).split()
+    best = 0.0
+    for g in gold:
+        ref = squad_normalise(g).split()
+        common = sum(min(pred.count(t), ref.count(t)) for t in set(pred) & set(ref))
+        if common:
+            p, r = common / len(pred), common / len(ref)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def calibration_error(confidences: list[float], outcomes: list[bool], bins: int = 10) -> float:
+    """Expected calibration error: |mean confidence - share right| per equal-width bin, weighted by size."""
+    total, n = 0.0, len(confidences)
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidences) if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if idx:
+            total += len(idx) / n * abs(sum(confidences[i] for i in idx) / len(idx) - sum(outcomes[i] for i in idx) / len(idx))
+    return total
+
+
+def evaluate_questions(path: Path, searcher: Searcher, k: int = 5, split: str | None = None) -> QuestionsReport:
+    """Score answers against gold strings; `"gold": []` marks an off-topic question.
+
+    With `split`, only questions whose "split" is that value (or that have
+    none) are asked.
+    """
     items = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    items = [i for i in items if split is None or i.get("split", split) == split]
     first = top5 = sentence = unanswered = answered_ok = refused_ok = 0
-    answerable = off = 0
+    answerable = off = spans = 0
+    em = f1 = 0.0
+    confidences: list[float] = []
+    outcomes: list[bool] = []
     failures = []
     for item in items:
         answer = searcher.ask(item["q"], k=k)
         gold = [_norm(g) for g in item.get("gold", [])]
+        has = lambda text: any(g in _norm(text) for g in gold)  # noqa: E731
+        confidences.append(answer.confidence)
+        outcomes.append(bool(answer.passages) and has(answer.passages[0].text))
         if not answer.answered:
             unanswered += 1
         if not gold:
@@ -208,10 +264,13 @@ def evaluate_questions(path: Path, searcher: Searcher, k: int = 5) -> QuestionsR
                 refused_ok += 1
             continue
         answerable += 1
-        has = lambda text: any(g in _norm(text) for g in gold)  # noqa: E731
         in_first = bool(answer.passages) and has(answer.passages[0].text)
         in_top5 = any(has(h.text) for h in answer.passages[:5])
         in_sentence = answer.answered and has(answer.answer.sentence)
+        short = answer.answer.span.text if answer.answered and answer.answer.span is not None else ""
+        spans += bool(short)
+        em += exact_match(short, item["gold"]) if short else 0.0
+        f1 += token_f1(short, item["gold"]) if short else 0.0
         first += in_first
         top5 += in_top5
         sentence += in_sentence
@@ -227,4 +286,7 @@ def evaluate_questions(path: Path, searcher: Searcher, k: int = 5) -> QuestionsR
         answer_in_sentence=round(sentence / a, 4), unanswered=round(unanswered / max(1, len(items)), 4),
         answered_when_answerable=round(answered_ok / a, 4),
         refused_when_off_topic=round(refused_ok / max(1, off), 4), failures=tuple(failures),
+        short_exact_match=round(em / a, 4), short_f1=round(f1 / a, 4), spans_shown=round(spans / max(1, answered_ok), 4),
+        calibration_error=round(calibration_error(confidences, outcomes), 4),
+        refused_when_answerable=round(1 - answered_ok / a, 4) if answerable else 0.0,
     )

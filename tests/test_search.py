@@ -1,3 +1,6 @@
+import json
+from pathlib import Path
+
 import pytest
 
 import qa
@@ -72,3 +75,68 @@ def test_search_can_be_limited_to_documents(searcher):
 def test_overlong_question_gets_a_notice(searcher):
     answer = searcher.ask("trafficking " * 400)
     assert any("tokens long" in n for n in answer.notices)
+
+
+def test_near_duplicate_passages_are_shown_once_with_every_place(docs, tmp_path, embedder):
+    """The same report with a changed date and a typo is one text listed in two places."""
+    text = (docs / COURT).read_text(encoding="utf-8")
+    near = text.replace("28th of June 2005", "29th of June 2005").replace("comphersevely", "comprehensively")
+    assert near != text
+    (docs / "reprint.txt").write_text(near, encoding="utf-8")
+    qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    answer = qa.Searcher(tmp_path / "index", embedder=embedder).ask("When was the trafficking law adopted?", k=3)
+    top = answer.passages[0]
+    assert {top.citation.document} | {c.document for c in top.also_in} == {COURT, "reprint.txt"}
+    assert sum("of June 2005" in h.text for h in answer.passages) == 1
+
+
+def test_collapse_keeps_different_passages_apart():
+    from qa.search import NEAR_DUPLICATE, _jaccard, shingles
+
+    a = shingles("The law on combating human trafficking was adopted on 28th of June 2005 by parliament.")
+    b = shingles("The taskforce was set up on 6th of May 2004 by presidential decree in Baku.")
+    assert _jaccard(a, b) < NEAR_DUPLICATE and _jaccard(a, a) == 1.0
+
+
+SHARED_WORDS = Path(__file__).parent / "data" / "sample_offtopic.jsonl"
+
+
+def test_questions_that_only_share_words_are_not_answered(searcher):
+    items = [json.loads(x) for x in SHARED_WORDS.read_text().splitlines() if x.strip()]
+    assert len(items) >= 10
+    refused = [not searcher.ask(i["q"]).answered for i in items if i["split"] == "test"]
+    # measured 8 of 12 (README "Quality"); the goal of 0.9 is not reached with word and score features alone
+    assert sum(refused) >= 0.6 * len(refused), refused
+    for q in ("What is the population of Azerbaijan?", "Which languages are spoken in Azerbaijan?"):
+        answer = searcher.ask(q)
+        assert answer.answer is None and answer.label == "weak" and answer.passages
+
+
+def test_filtered_search_refuses_what_the_chosen_documents_do_not_say(searcher):
+    answer = searcher.ask("Who chairs the Military Chamber?", documents=[UN])
+    assert answer.answer is None
+
+
+FOLLOWUPS = Path(__file__).parent / "data" / "followups.jsonl"
+
+
+def test_follow_up_questions_use_the_conversation(searcher):
+    talks = [json.loads(x) for x in FOLLOWUPS.read_text().splitlines() if x.strip()]
+    right = total = 0
+    for talk in (t for t in talks if t["corpus"] == "sample"):
+        history = []
+        for turn in talk["turns"]:
+            answer = searcher.ask(turn["q"], history=history)
+            if history:
+                total += 1
+                assert answer.interpreted_as and answer.interpreted_as.startswith(turn["q"])
+                right += answer.answered and any(g in answer.answer.sentence for g in turn["gold"])
+            history.append((turn["q"], answer))
+    assert total >= 8 and right >= 0.7 * total
+
+
+def test_a_question_that_stands_alone_is_not_rewritten(searcher):
+    first = searcher.ask("Who chairs the Military Chamber?")
+    answer = searcher.ask("When did Azerbaijan sign the UN convention against organized crime?", history=[first])
+    assert answer.interpreted_as is None
+    assert "12th of December 2000" in answer.answer.sentence

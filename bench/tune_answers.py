@@ -1,0 +1,387 @@
+"""Fit the answer-picking constants of qa/span.py, qa/answer.py and qa/confidence.py.
+
+    python -m bench.tune_answers span        # short-answer scorer (SQuAD-tune train articles)
+    python -m bench.tune_answers sentence    # sentence scorer (needs the squad index, see --help)
+    python -m bench.tune_answers confidence  # "not found" probability and thresholds
+
+Every fit uses tuning data only: the SQuAD-tune *train* articles (squad_split),
+the manuals' "split": "tune" questions, and tests/data/sample_offtopic.jsonl.
+Each stage prints the constants to paste into the module and the figures on
+its own training data; reported figures come from `qa eval --questions` on
+the dev/test files (bench/tune_answers.py dev writes the dev file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "squad_tune"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def squad_split(doc: str, articles: list[str]) -> str:
+    """'dev' for every third article in name order starting with the second (5 of 16), else 'train'."""
+    return "dev" if sorted(articles).index(doc) % 3 == 1 else "train"
+
+
+def squad_questions(folder: Path = SQUAD) -> list[dict]:
+    items = [json.loads(x) for x in (folder / "questions.jsonl").read_text().splitlines() if x.strip()]
+    articles = sorted({i["doc"] for i in items})
+    qrels = {}
+    for line in (folder / "beir" / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        qid, pid, _ = line.split("\t")
+        qrels[qid] = pid
+    corpus = {}
+    for line in (folder / "beir" / "corpus.jsonl").read_text().splitlines():
+        if line.strip():
+            d = json.loads(line)
+            corpus[d["_id"]] = d["text"]
+    for i in items:
+        i["split"] = squad_split(i["doc"], articles)
+        i["paragraph"] = corpus[qrels[i["id"]]]
+    return items
+
+
+def conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3) -> np.ndarray:
+    """Weights w maximising sum over groups of log(sum of softmax(X w) over the target rows)."""
+    from scipy.optimize import minimize
+
+    dim = groups[0][0].shape[1]
+
+    def loss(w):
+        total, grad = 0.0, np.zeros(dim)
+        for X, target in groups:
+            z = X @ w
+            z = z - z.max()
+            e = np.exp(z)
+            p = e / e.sum()
+            if target.dtype == bool:  # any of the target rows
+                pt = p[target].sum()
+                total -= np.log(pt + 1e-12)
+                q = np.where(target, p / max(pt, 1e-12), 0.0)
+            else:  # cross-entropy against a target distribution
+                q = target
+                total -= q @ np.log(p + 1e-12)
+            grad -= X.T @ (q - p)
+        n = len(groups)
+        return total / n + l2 * w @ w, grad / n + 2 * l2 * w
+
+    return minimize(loss, np.zeros(dim), jac=True, method="L-BFGS-B").x
+
+
+def logistic(X: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-3) -> np.ndarray:
+    """Weighted logistic regression; the last weight is the intercept."""
+    from scipy.optimize import minimize
+
+    X1 = np.hstack([X, np.ones((len(X), 1))])
+    weight = weight / weight.sum()
+
+    def loss(w):
+        z = X1 @ w
+        p = 1 / (1 + np.exp(-z))
+        ll = -(weight * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))).sum()
+        reg = l2 * (w[:-1] @ w[:-1])
+        return ll + reg, X1.T @ (weight * (p - y)) + np.r_[2 * l2 * w[:-1], 0.0]
+
+    return minimize(loss, np.zeros(X1.shape[1]), jac=True, method="L-BFGS-B").x
+
+
+# Short answers ----------------------------------------------------------------------------
+
+
+def span_groups(items: list[dict]):
+    """Per question: candidate features, F1 of each candidate, and the gold-holding sentence."""
+    from qa import span
+    from qa.evaluation import token_f1
+    from qa.text import sentences
+
+    out = []
+    for it in items:
+        par, start = it["paragraph"], it["answer_start"][0]
+        sent = next(((s.start, s.end) for s in sentences(par) if s.start <= start < s.end), None)
+        if sent is None or span.wanted(it["q"]) is None:
+            continue
+        text = par[sent[0] : sent[1]]
+        cands = span.candidates(text)
+        if not cands:
+            continue
+        f1 = np.array([token_f1(text[a:b], it["gold"]) for a, b, _ in cands])
+        out.append((span.features(it["q"], text, cands), f1, it, text, cands))
+    return out
+
+
+def fit_span(items: list[dict]) -> None:
+    from qa import span
+
+    train = span_groups([i for i in items if i["split"] == "train"])
+    groups = [(X, f1 >= f1.max() - 1e-9) for X, f1, *_ in train if f1.max() > 0]
+    w = conditional_logit(groups, l2=1e-3)
+    print("span.WEIGHTS = np.array([" + ", ".join(f"{x:.3f}" for x in w) + "], dtype=np.float32)")
+    print("  features:", ", ".join(f"{n}={x:+.2f}" for n, x in zip(span.FEATURES, w)))
+    best_f1 = np.mean([f1.max() for _, f1, *_ in train])
+    probs, f1s = [], []
+    for X, f1, *_ in train:
+        z = X @ w
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        i = int(np.argmax(p))
+        probs.append(p[i])
+        f1s.append(f1[i])
+    probs, f1s = np.array(probs), np.array(f1s)
+    kinds = np.array([span.wanted(it["q"]) for _, _, it, _, _ in train])
+    print("  F1 by kind:", ", ".join(f"{k} {f1s[kinds == k].mean():.2f} (n={int((kinds == k).sum())})" for k in span.KINDS))
+    print(f"train, gold sentence given: {len(train)} questions, oracle F1 {best_f1:.3f}, picked F1 {f1s.mean():.3f}")
+    for t in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+        kept = probs >= t
+        print(f"  MIN_PROBABILITY {t:.2f}: spans shown {kept.mean():.3f}, F1 where shown {f1s[kept].mean():.3f}, "
+              f"F1 counting withheld as 0 {np.where(kept, f1s, 0).mean():.3f}")
+
+
+# Sentences and confidence: one pass over each tuning set collects everything both fits need ----------
+
+
+MANUALS = ROOT / "tests" / "data" / "manuals"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+class CachedEncoder:
+    """The searcher's encoder with every sentence vector kept: questions share paragraphs."""
+
+    def __init__(self, encode):
+        self._encode, self._memo = encode, {}
+
+    def __call__(self, texts):
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if todo:
+            for t, v in zip(todo, self._encode(todo)):
+                self._memo[t] = v
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
+
+
+def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
+    """Per question: sentence feature rows of the top 3 passages with gold labels, and confidence inputs."""
+    from qa import answer as ans
+    from qa import confidence
+    from qa.search import candidates, collapse, normalise_question
+    
+    index = searcher.generation.index
+    out = []
+    for n, it in enumerate(items):
+        question = normalise_question(it["q"])
+        docs = it.get("documents")
+        q = encode([question])[0]
+        rows, fused, dense = candidates(index, question, q, k, docs)
+        sim = dict(zip(rows, dense))
+        hits = collapse(index, rows, fused, k)
+        if not hits:
+            continue
+        passages = [index.passage(r) for r, _, _ in hits]
+        gold = [_norm(g) for g in it.get("gold", [])]
+        has = lambda t: any(g in _norm(t) for g in gold)  # noqa: E731
+        # as in `ask`: the sentences of all k passages are scored together; the answer comes from the top 3
+        texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
+        spans, X = ans.sentence_matrix(question, passages, encode(texts) @ q if texts else np.zeros(0), [h[1] for h in hits])
+        keep = [r for r, (i, _, _) in enumerate(spans) if i < 3]
+        X, texts = X[keep], [texts[r] for r in keep]
+        y = [has(t) for t in texts]
+        top_rows = [r for r, _, _ in hits]
+        rare = confidence.rare_terms(index, question, top_rows[0], docs, rows[:100])
+        out.append(dict(q=question, corpus=it["corpus"], split=it["split"], answerable=bool(gold), X=np.array(X),
+                        y=np.array(y, dtype=bool), first=has(passages[0].text), top3=any(has(p.text) for p in passages[:3]),
+                        top5=any(has(p.text) for p in passages[:5]), top_dense=[sim[r] for r in top_rows],
+                        pool=list(fused[:20]), rare=rare, rows=list(rows[:100]), top_rows=top_rows, gold=it.get("gold", []),
+                        sentences=texts))
+        if n % 500 == 0:
+            print(f"  {it['corpus']}: {n}/{len(items)}", file=sys.stderr)
+    return out
+
+
+def datasets(items: list[dict], negatives_per_article: int = 40) -> dict[str, list[dict]]:
+    """Question sets by corpus (index folder name -> questions with split and corpus)."""
+    sets: dict[str, list[dict]] = {}
+    articles = sorted({i["doc"] for i in items})
+    squad = [dict(i, corpus="squad") for i in items]
+    rng = np.random.default_rng(0)
+    for a in articles:  # off-topic: an article's questions against the other articles only
+        own = [i for i in items if i["doc"] == a]
+        for j in rng.choice(len(own), min(negatives_per_article, len(own)), replace=False):
+            squad.append(dict(own[j], gold=[], corpus="squad", documents=[x for x in articles if x != a]))
+    sets["squad"] = squad
+    for m in ("developers-reference", "debian-policy", "debian-reference"):
+        lines = (MANUALS / m / "questions.jsonl").read_text().splitlines()
+        sets[m] = [dict(json.loads(x), corpus=m) for x in lines if x.strip()]
+    sample = [dict(json.loads(x), corpus="sample", split="test") for x in
+              (ROOT / "tests" / "data" / "sample_questions.jsonl").read_text().splitlines() if x.strip()]
+    for extra in ("sample_offtopic.jsonl", "sample_tune.jsonl"):  # shared-word off-topic; real tuning questions
+        sample += [dict(json.loads(x), corpus="sample") for x in
+                   (ROOT / "tests" / "data" / extra).read_text().splitlines() if x.strip()]
+    sets["sample"] = sample
+    return sets
+
+
+def load_collected(indexes: Path, items: list[dict], cache: Path) -> list[dict]:
+    """Collected rows of every tuning set, cached per set (delete a set's file to collect it again)."""
+    import pickle
+
+    from qa.search import Searcher
+
+    data = []
+    for name, qs in datasets(items).items():
+        path = cache.with_name(f"{cache.stem}-{name}.pkl")
+        if not path.exists():
+            searcher = Searcher(indexes / f"idx-{name}")
+            encoder = CachedEncoder(searcher.embedder.encode)
+            memo = cache.with_name(f"vectors-{name}.pkl")  # sentence vectors survive a change of features
+            encoder._memo = pickle.loads(memo.read_bytes()) if memo.exists() else {}
+            path.write_bytes(pickle.dumps(collect(searcher, qs, encoder)))
+            memo.write_bytes(pickle.dumps(encoder._memo))
+        data += pickle.loads(path.read_bytes())
+    return data
+
+
+def fit_sentence(data: list[dict]) -> np.ndarray:
+    from qa import answer as ans
+
+    train = [d for d in data if d["corpus"] == "squad" and d["split"] == "train" and d["answerable"] and d["y"].any()]
+    w = conditional_logit([(d["X"], d["y"]) for d in train], l2=1e-3)
+    print("answer.SENTENCE_WEIGHTS = np.array([" + ", ".join(f"{x:.3f}" for x in w) + "], dtype=np.float32)")
+    print("  features:", ", ".join(f"{n}={x:+.2f}" for n, x in zip(ans.SENTENCE_FEATURES, w)))
+    for name, ws in (("current", ans.SENTENCE_WEIGHTS), ("fitted", w)):
+        for corpus, split in (("squad", "train"), ("squad", "dev"), ("developers-reference", "tune"),
+                              ("debian-policy", "tune"), ("debian-reference", "tune"), ("sample", "test")):
+            ds = [d for d in data if d["corpus"] == corpus and d["split"] == split and d["answerable"]]
+            right = np.mean([d["y"][int(np.argmax(d["X"] @ ws))] for d in ds]) if ds else float("nan")
+            print(f"  {name:8s} {corpus}/{split}: answer in chosen sentence {right:.3f} (n={len(ds)})")
+    return w
+
+def confidence_rows(data: list[dict], sentence_weights: np.ndarray):
+    """(features, label = the top passage holds a gold answer, corpus, split, answerable) per question."""
+    from qa import answer as ans
+    from qa import confidence
+
+    X, y, corpus, split, answerable = [], [], [], [], []
+    for d in data:
+        chosen = d["X"][int(np.argmax(d["X"] @ sentence_weights))] if len(d["X"]) else np.zeros(len(ans.SENTENCE_FEATURES))
+        pool = np.asarray(d["pool"], dtype=np.float64)
+        in_top, in_corpus, all_known = d["rare"]
+        X.append([d["top_dense"][0], max(d["top_dense"][:3]), pool[0], pool[0] - float(np.median(pool)), in_top,
+                  chosen[0], chosen[2]])
+        y.append(d["answerable"] and d["first"])
+        corpus.append(d["corpus"])
+        split.append(d["split"])
+        answerable.append(d["answerable"])
+    assert len(X[0]) == len(confidence.FEATURES)
+    return np.array(X), np.array(y, dtype=float), np.array(corpus), np.array(split), np.array(answerable)
+
+
+TUNE = {"squad": "train", "developers-reference": "tune", "debian-policy": "tune", "debian-reference": "tune",
+        "sample": "tune"}
+REPORT = {"squad": "dev", "developers-reference": "test", "debian-policy": "test", "debian-reference": "test",
+          "sample": "test"}
+
+
+def fit_confidence(data: list[dict], sentence_weights: np.ndarray) -> None:
+    from qa import confidence
+    from qa.evaluation import calibration_error
+
+    X, y, corpus, split, answerable = confidence_rows(data, sentence_weights)
+    tune = np.array([TUNE.get(c) == s for c, s in zip(corpus, split)])
+    # Each corpus weighs the same, and within it answerable and off-topic questions weigh the same.
+    weight = np.zeros(len(y))
+    for c in set(corpus):
+        for a in (True, False):
+            m = tune & (corpus == c) & (answerable == a)
+            if m.any():
+                weight[m] = 1.0 / m.sum()
+    w = logistic(X[tune], y[tune], weight[tune], l2=1e-3)
+    print("confidence.WEIGHTS = np.array([" + ", ".join(f"{x:.3f}" for x in w) + "], dtype=np.float64)")
+    print("  features:", ", ".join(f"{n}={x:+.2f}" for n, x in zip(confidence.FEATURES + ("intercept",), w)))
+    p = 1 / (1 + np.exp(-(X @ w[:-1] + w[-1])))
+    print("threshold choice on tune data (real refused / off-topic refused per corpus):")
+    for t in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        parts = []
+        for c in TUNE:
+            m = tune & (corpus == c)
+            real, off = m & answerable, m & ~answerable
+            parts.append(f"{c[:10]} {np.mean(p[real] < t):.2f}/{np.mean(p[off] < t) if off.any() else float('nan'):.2f}")
+        print(f"  {t:.2f}: " + "  ".join(parts))
+    for name, sel in (("tune", tune), ("report", np.array([REPORT.get(c) == s for c, s in zip(corpus, split)]))):
+        for c in TUNE:
+            m = sel & (corpus == c)
+            if m.any():
+                ece = calibration_error(list(p[m]), list(y[m].astype(bool)))
+                print(f"  {name} {c}: n={m.sum()} ECE {ece:.3f}, mean p {p[m].mean():.2f}, top passage right {y[m].mean():.2f}")
+
+def report(indexes: Path, items: list[dict], out: Path) -> None:
+    """`qa eval --questions` figures on the report splits (SQuAD dev, manuals test, sample), and the follow-ups."""
+    from qa.evaluation import evaluate_questions
+    from qa.search import Searcher
+
+    split_file = out / "squad_split.jsonl"
+    split_file.write_text("".join(json.dumps({k: i[k] for k in ("q", "gold", "doc", "split")}) + "\n" for i in items))
+    runs = [("squad", split_file, "dev")]
+    runs += [(m, MANUALS / m / "questions.jsonl", "test") for m in ("developers-reference", "debian-policy", "debian-reference")]
+    runs += [("sample", ROOT / "tests" / "data" / "sample_questions.jsonl", None),
+             ("sample", ROOT / "tests" / "data" / "sample_offtopic.jsonl", "test")]
+    for name, path, split in runs:
+        r = evaluate_questions(path, Searcher(indexes / f"idx-{name}"), split=split).to_dict()
+        r.pop("failures")
+        print(f"{name} {path.name} split={split}: {json.dumps(r)}", flush=True)
+    print("follow-ups:", followups(indexes))
+
+
+def followups(indexes: Path) -> dict:
+    """Share of follow-up turns whose answer sentence (and passage) holds a gold string."""
+    from qa.search import Searcher
+
+    talks = [json.loads(x) for x in (ROOT / "tests" / "data" / "followups.jsonl").read_text().splitlines() if x.strip()]
+    searchers = {c: Searcher(indexes / f"idx-{c}") for c in {t["corpus"] for t in talks}}
+    n = in_sentence = in_passage = 0
+    for talk in talks:
+        history: list = []
+        for turn in talk["turns"]:
+            answer = searchers[talk["corpus"]].ask(turn["q"], history=history)
+            if history:
+                n += 1
+                has = lambda t: any(_norm(g) in _norm(t) for g in turn["gold"])  # noqa: E731
+                if answer.answered:
+                    in_sentence += has(answer.answer.sentence)
+                    in_passage += any(has(h.text) and h.answer_sentence == answer.answer.sentence for h in answer.passages)
+            history.append((turn["q"], answer))
+    return {"follow_ups": n, "answer_in_sentence": round(in_sentence / n, 3), "answer_in_passage": round(in_passage / n, 3)}
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev"])
+    ap.add_argument("--squad", default=str(SQUAD))
+    ap.add_argument("--indexes", default="/tmp/qwork", help="folder with idx-squad, idx-sample, idx-<manual> (qa index)")
+    ap.add_argument("--cache", default="/tmp/qwork/collected.pkl", help="collected features (delete to recollect)")
+    args = ap.parse_args(argv)
+    ap_cache = Path(args.cache)
+    items = squad_questions(Path(args.squad))
+    if args.stage == "dev":
+        report(Path(args.indexes), items, ap_cache.parent)
+        return 0
+    if args.stage == "span":
+        fit_span(items)
+        return 0
+    data = load_collected(Path(args.indexes), items, ap_cache)
+    if args.stage == "sentence":
+        fit_sentence(data)
+    if args.stage == "confidence":
+        from qa import answer as ans
+
+        fit_confidence(data, ans.SENTENCE_WEIGHTS)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

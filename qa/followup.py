@@ -1,0 +1,108 @@
+"""Follow-up questions: "When was it adopted?" after "What does the trafficking law say?".
+
+No model of dialogue: a question that leans on the conversation (a pronoun,
+"and ...", "what about ...", or too few words of its own) is searched with
+the previous question's key words and the previous answer's names carried
+along, and the answer records what it took the question to mean.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|these|those|the same|such|the former|"
+                      r"the latter)\b", re.I)
+_LEADS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|same for|what else|who else|else)\b", re.I)
+_ELSE = re.compile(r"\b(else|too|also|other|another|again|instead)\b", re.I)
+_WORD = re.compile(r"[\w$][\w'’./-]*\w|\w")
+_NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and)?\s*[A-Z][\w'’.-]*)*")
+_COMMON = frozenset(
+    """a an and are as at be been being by can could did do does doing for from had has have how i if in into is it
+    its me my of on or our so than that the their them then there these they this those to was we were what when
+    where which while who whom whose why will with would you your about after all also any before between both each
+    more most no not only other over same should some such through under up very else too again instead tell know
+    happen happened many much""".split()
+)
+# How much of the question vector comes from the question as completed (the rest is the bare question).
+CONTEXT_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a follow-up was taken to mean: `text` to show and embed, `carried` the words added to it."""
+
+    text: str
+    carried: tuple[str, ...]
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text) if w.lower() not in _COMMON and len(w) > 1]
+
+
+def is_followup(question: str) -> bool:
+    """Whether the question leans on an earlier one."""
+    own = _content(question)
+    return bool(_PRONOUN.search(question) or _LEADS.search(question) or _ELSE.search(question)) or len(own) <= 1
+
+
+def _last(history: Sequence[Any]) -> tuple[str, Any]:
+    """The previous (question as searched, answer or None) from a history entry."""
+    entry = history[-1]
+    if isinstance(entry, str):
+        return entry, None
+    if isinstance(entry, (tuple, list)) and entry:
+        question, answer = entry[0], entry[1] if len(entry) > 1 else None
+    else:  # an Answer on its own
+        question, answer = getattr(entry, "question", ""), entry
+    searched = getattr(answer, "interpreted_as", None) or question
+    return str(searched), answer
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised runs, without a leading question or function word ("Which NFL" -> "NFL")."""
+    out = []
+    for name in _NAME.findall(text):
+        words = name.split()
+        while words and words[0].lower() in _COMMON:
+            words = words[1:]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
+    """The question completed from the conversation, or None when it stands on its own."""
+    if not history or not is_followup(question):
+        return None
+    previous, answer = _last(history)
+    context: list[str] = []
+    about = re.search(r"\s*\(about: ([^)]*)\)\s*$", previous)
+    if about:  # what the previous question was itself completed with still holds
+        previous, context = previous[: about.start()], [c.strip() for c in about.group(1).split(",")]
+    own = {w.lower() for w in _content(question)}
+    carried: list[str] = []
+    seen = set(own)
+    # names first (they carry the topic), then the remaining key words of the previous question
+    for phrase in _names(previous) + _content(previous) + context:
+        phrase = phrase.strip()
+        if phrase and phrase.lower() not in seen and phrase.lower() not in _COMMON and not _PRONOUN.fullmatch(phrase):
+            seen.add(phrase.lower())
+            seen.update(w.lower() for w in phrase.split())
+            carried.append(phrase)
+    best = getattr(answer, "answer", None)
+    span = getattr(best, "span", None)
+    if span is not None and span.kind in ("person", "place", "name") and span.text.lower() not in seen \
+            and _ELSE.search(question) is None:
+        carried.append(span.text)
+    elif best is not None and _ELSE.search(question):
+        # "who else ...": the names already given point at the same passage
+        for name in _names(best.sentence)[:3]:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                carried.append(name)
+    carried = [c for c in carried if len(c) > 1][:8]
+    if not carried:
+        return None
+    return Resolved(f"{question} (about: {', '.join(carried)})", tuple(carried))
