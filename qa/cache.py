@@ -37,6 +37,18 @@ def _check(blob: bytes) -> bytes:
     return hashlib.blake2b(blob, digest_size=8).digest()
 
 
+def _add_checksums(db: sqlite3.Connection) -> None:
+    """Rewrite a schema-1 table (no checksum column) with a checksum per row, in one transaction."""
+    db.create_function("qa_check", 1, lambda blob: _check(bytes(blob)), deterministic=True)
+    db.execute(
+        "CREATE TABLE vectors_new (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,"
+        " used REAL NOT NULL, checksum BLOB NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO vectors_new SELECT model, key, vector, used, qa_check(vector) FROM vectors")
+    db.execute("DROP TABLE vectors")
+    db.execute("ALTER TABLE vectors_new RENAME TO vectors")
+
+
 class EmbeddingCache:
     def __init__(self, folder: Path, model_sha256: str, dimension: int, max_rows: int = MAX_ROWS):
         self.path = Path(folder) / FILE
@@ -53,7 +65,10 @@ class EmbeddingCache:
         db = sqlite3.connect(self.path, timeout=30)
         try:
             (version,) = db.execute("PRAGMA user_version").fetchone()
-            if version not in (0, _SCHEMA):
+            columns = {row[1] for row in db.execute("PRAGMA table_info(vectors)")}
+            if columns and "checksum" not in columns:
+                _add_checksums(db)  # a cache from before checksums: keep its vectors, they cost hours to remake
+            elif version not in (0, _SCHEMA):
                 db.execute("DROP TABLE IF EXISTS vectors")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL,"

@@ -62,3 +62,22 @@ def test_a_damaged_cache_file_is_set_aside_and_the_build_succeeds_with_a_warning
         report = qa.build_index(settings, embedder=embedder)
     assert report.added == ("new.txt",) and qa.verify(settings.index, docs).ok
     assert list((tmp_path / "index").glob("embeddings.sqlite.damaged-*"))
+
+
+def test_a_cache_from_before_checksums_keeps_its_vectors(tmp_path, embedder):
+    """The previous release wrote no checksum column; upgrading must not crash or throw hours of embedding away."""
+    import sqlite3
+
+    vector = embedder.encode(["kept"])[0].astype(np.float32)
+    db = sqlite3.connect(tmp_path / "embeddings.sqlite")
+    db.execute("CREATE TABLE vectors (model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, used REAL NOT NULL,"
+               " PRIMARY KEY (model, key)) WITHOUT ROWID")
+    from qa.cache import text_key
+
+    db.execute("INSERT INTO vectors VALUES (?, ?, ?, ?)", ("m", text_key("kept"), vector.tobytes(), 1.0))
+    db.commit()
+    db.close()
+    calls = []
+    with EmbeddingCache(tmp_path, "m", embedder.dimension) as cache:
+        got, n = embed_with_cache(cache, ["kept"], lambda t: calls.append(t) or embedder.encode(t))
+    assert n == 0 and not calls and np.array_equal(got[0], vector)
