@@ -227,23 +227,55 @@ def datasets(items: list[dict], negatives_per_article: int = 40) -> dict[str, li
     return sets
 
 
+def _save_rows(path: Path, rows: list[dict]) -> None:
+    """Collected rows as JSON: no pickle anywhere, not even in a tuning cache."""
+    def plain(o):
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, np.generic):
+            return o.item()
+        raise TypeError(type(o))
+
+    path.write_text(json.dumps(rows, default=plain))
+
+
+def _load_rows(path: Path) -> list[dict]:
+    rows = json.loads(path.read_text())
+    for r in rows:
+        r["X"] = np.array(r["X"], dtype=np.float64).reshape(len(r["y"]), -1)
+        r["y"] = np.array(r["y"], dtype=bool)
+    return rows
+
+
+def _load_memo(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    with np.load(path, allow_pickle=False) as z:
+        return dict(zip(json.loads(str(z["texts"])), z["vectors"]))
+
+
+def _save_memo(path: Path, memo: dict) -> None:
+    texts = list(memo)
+    vectors = np.stack([memo[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
+    with path.open("wb") as f:
+        np.savez(f, texts=np.array(json.dumps(texts)), vectors=vectors)
+
+
 def load_collected(indexes: Path, items: list[dict], cache: Path) -> list[dict]:
     """Collected rows of every tuning set, cached per set (delete a set's file to collect it again)."""
-    import pickle
-
     from qa.search import Searcher
 
     data = []
     for name, qs in datasets(items).items():
-        path = cache.with_name(f"{cache.stem}-{name}.pkl")
+        path = cache.with_name(f"{cache.stem}-{name}.json")
         if not path.exists():
             searcher = Searcher(indexes / f"idx-{name}")
             encoder = CachedEncoder(searcher.embedder.encode)
-            memo = cache.with_name(f"vectors-{name}.pkl")  # sentence vectors survive a change of features
-            encoder._memo = pickle.loads(memo.read_bytes()) if memo.exists() else {}
-            path.write_bytes(pickle.dumps(collect(searcher, qs, encoder)))
-            memo.write_bytes(pickle.dumps(encoder._memo))
-        data += pickle.loads(path.read_bytes())
+            memo = cache.with_name(f"vectors-{name}.npz")  # sentence vectors survive a change of features
+            encoder._memo = _load_memo(memo)
+            _save_rows(path, collect(searcher, qs, encoder))
+            _save_memo(memo, encoder._memo)
+        data += _load_rows(path)
     return data
 
 
@@ -363,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev"])
     ap.add_argument("--squad", default=str(SQUAD))
     ap.add_argument("--indexes", default="/tmp/qwork", help="folder with idx-squad, idx-sample, idx-<manual> (qa index)")
-    ap.add_argument("--cache", default="/tmp/qwork/collected.pkl", help="collected features (delete to recollect)")
+    ap.add_argument("--cache", default="/tmp/qwork/collected.json", help="collected features (delete to recollect)")
     args = ap.parse_args(argv)
     ap_cache = Path(args.cache)
     items = squad_questions(Path(args.squad))
