@@ -149,9 +149,9 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
             with gr.Column(scale=2, min_width=340, visible=False, elem_id="doc-panel") as panel:
                 with gr.Row():
                     gr.Markdown("### Source", elem_id="doc-heading")
+                    download = gr.DownloadButton("Download original", visible=False, elem_id="doc-download", size="sm", scale=0)
                     close = gr.Button("Close (Esc)", size="sm", elem_id="doc-close", scale=0)
                 doc_view = gr.HTML(elem_id="doc-view")
-                download = gr.DownloadButton("Download the original file", visible=False, elem_id="doc-download", size="sm")
         cite_request = gr.Textbox(visible="hidden", elem_id="cite-request")
         cite_open = gr.Button(visible="hidden", elem_id="cite-open")
         cite_open.click(open_source, [cite_request], [panel, doc_view, download], js="(x) => window.__qaCite || ''",
