@@ -11,11 +11,12 @@ import html
 import os
 import re
 import tempfile
+from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .answer import Answer, Hit
+from .answer import Answer, Citation, Hit
 from .readers import Unreadable, read_file, registration, size_problem, suffix_list
 
 _SURROUNDING_LINES = 4
@@ -31,9 +32,11 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True).replace("\r", "").replace("\n", "&#10;")
 
 
-def _passage_html(hit: Hit) -> str:
+def _passage_html(hit: Hit, mark: bool = True) -> str:
     a, b = hit.answer_start, hit.answer_end
-    body = escape(hit.text[:a]) + "<mark>" + escape(hit.text[a:b]) + "</mark>" + escape(hit.text[b:])
+    if not mark:
+        a = b = 0
+    body = escape(hit.text[:a]) + ("<mark>" + escape(hit.text[a:b]) + "</mark>" if b else "") + escape(hit.text[b:])
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
@@ -52,41 +55,102 @@ def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> s
     return "\n".join(f"{n:>5}  {all_lines[n - 1]}" for n in range(start + 1, end + 1))
 
 
+def strength(answer: Answer, hit: Hit) -> str:
+    """The one rule for a source's plain strength label: strong, partial or weak.
+
+    Not answered: every passage is weak. Otherwise a passage scoring at least
+    three quarters of the best one is strong, half of it partial, less weak.
+    """
+    label = getattr(hit, "label", None)
+    if label:
+        return str(label)
+    if answer.answer is None or not answer.passages:
+        return "weak"
+    top = max(h.score for h in answer.passages) or 1.0
+    ratio = hit.score / top
+    return "strong" if ratio >= 0.75 else "partial" if ratio >= 0.5 else "weak"
+
+
+def answer_strength(answer: Answer) -> str:
+    label = getattr(answer, "label", None)
+    if label:
+        return str(label)
+    return "weak" if answer.answer is None else "strong"
+
+
+def _cite_button(c: Citation, rank: int, text: str) -> str:
+    """A `[n]` marker or citation the page's script opens in the document panel: the target is in the
+    link's fragment (the chat's sanitiser keeps `href="#..."` but drops data attributes); no script here."""
+    page = c.page_start if c.page_start is not None else ""
+    target = quote(f"{c.document}|{c.line_start}|{c.line_end}|{page}", safe="")
+    return (f'<a class="qa-cite" role="button" href="#qa-cite={target}" title="Open source {rank}: {escape(str(c))}">'
+            f"{text}</a>")
+
+
+def _best_html(answer: Answer) -> str:
+    best = answer.answer
+    text, span = best.sentence, getattr(best, "span", None)
+    a, b = (getattr(span, "start", None), getattr(span, "end", None)) if span is not None else (None, None)
+    if isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= len(text):
+        return escape(text[:a]) + '<mark class="qa-span">' + escape(text[a:b]) + "</mark>" + escape(text[b:])
+    return escape(text)
+
+
+def plain_text(answer: Answer) -> str:
+    """What the copy button copies: the answer and its citation as plain text, never HTML."""
+    if answer.answer is None:
+        lines = ["The documents do not seem to answer this question.", "Nearest passages:"]
+        lines += [f"[{h.rank}] {h.citation}" for h in answer.passages]
+        return "\n".join(lines)
+    rank = _marker(answer)
+    return f"{answer.answer.sentence} [{rank}] {answer.answer.citation}"
+
+
+def _marker(answer: Answer) -> int:
+    return next((h.rank for h in answer.passages if h.answer_sentence == answer.answer.sentence), 1)
+
+
 def render_answer(answer: Answer, documents: Path | None = None) -> str:
-    """The chat reply as one HTML block: the answer sentence with a citation marker, then numbered sources."""
-    out: list[str] = ['<div class="qa-answer">']
+    """The chat reply as one HTML block: the short answer and its citation first, then compact source cards."""
+    out: list[str] = ['<div class="qa-answer" role="article" aria-label="Answer">']
+    if answer.answer is not None:
+        rank, c = _marker(answer), answer.answer.citation
+        label = answer_strength(answer)
+        out.append(f'<p class="qa-best"><strong>{_best_html(answer)}</strong> {_cite_button(c, rank, f"[{rank}]")}</p>')
+        section = f" · {escape(c.section)}" if c.section else ""
+        out.append(f'<p class="qa-where"><small>— {escape(c.title)}{section} · {_cite_button(c, rank, escape(str(c)))}'
+                   f' · <span class="qa-label qa-{escape(label)}">{escape(label)} match</span></small></p>')
+    else:
+        out.append('<p class="qa-best qa-none"><strong>Not found: the documents do not seem to answer this question.</strong></p>')
+    out.append(f'<p class="qa-tools"><a class="qa-copy" role="button" href="#qa-copy">Copy answer</a>'
+               f'<span class="qa-plain">{escape(plain_text(answer))}</span></p>')
     for notice in answer.notices:
         out.append(f"<p><em>Note: {escape(notice)}</em></p>")
     if answer.answer is not None:
-        marker = next((h.rank for h in answer.passages if h.answer_sentence == answer.answer.sentence), 1)
-        c = answer.answer.citation
-        out.append(f'<p class="qa-best"><strong>{escape(answer.answer.sentence)}</strong> <sup>[{marker}]</sup></p>')
-        out.append(f"<p><small>— {escape(c.title)} · <code>{escape(c.document)}</code>, {_lines(c.line_start, c.line_end)}</small></p>")
-        out.append("<p><strong>Sources</strong></p>")
+        out.append(f'<details class="qa-sources" open><summary><strong>Sources</strong> ({len(answer.passages)})</summary>')
     else:
-        out.append('<p class="qa-none"><strong>The documents do not seem to answer this question.</strong></p>')
-        out.append("<p>Nearest passages, all weak matches:</p>")
+        out.append(f'<details class="qa-sources"><summary>Nearest passages ({len(answer.passages)}), all weak matches</summary>')
     for h in answer.passages:
-        c = h.citation
-        weak = " · <em>weak match</em>" if answer.answer is None else ""
-        out.append(
-            f'<div class="qa-source"><p><strong>[{h.rank}] {escape(c.title)}</strong><br>'
-            f"<code>{escape(c.document)}</code>, {_lines(c.line_start, c.line_end)} · score {h.score:.2f}{weak}</p>"
-        )
-        out.append("<blockquote>" + _passage_html(h) + "</blockquote>")
-        for other in h.also_in:
-            out.append(f"<p><small>Same text also in <code>{escape(other.document)}</code>, {_lines(other.line_start, other.line_end)}</small></p>")
-        if documents is not None:
-            context = surrounding(documents, h)
-            if context:
-                out.append(f"<details><summary>Surrounding text in the file</summary><pre>{escape(context)}</pre></details>")
-        out.append("</div>")
-    out.append("</div>")
+        out.append(_card(answer, h, documents))
+    out.append("</details></div>")
     return "".join(out)
 
 
-def _lines(a: int, b: int) -> str:
-    return f"line {a}" if a == b else f"lines {a}–{b}"
+def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
+    c, label = h.citation, strength(answer, h)
+    section = f" · {escape(c.section)}" if c.section else ""
+    out = [f'<div class="qa-source"><p>{_cite_button(c, h.rank, f"[{h.rank}]")} <strong>{escape(c.title)}</strong>{section}<br>'
+           f'<small>{escape(str(c))} · <span class="qa-label qa-{escape(label)}"><em>{escape(label)} match</em></span></small></p>']
+    sentence = escape(h.answer_sentence)
+    out.append("<blockquote>" + (f"<mark>{sentence}</mark>" if answer.answer is not None else sentence) + "</blockquote>")
+    for other in h.also_in:
+        out.append(f"<p><small>Same text also in {escape(str(other))}</small></p>")
+    context = surrounding(documents, h) if documents is not None else None
+    out.append("<details><summary>Context</summary><blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
+    if context:
+        out.append(f"<p><small>Surrounding text in the file</small></p><pre>{escape(context)}</pre>")
+    out.append("</details></div>")
+    return "".join(out)
 
 
 # Adding texts ------------------------------------------------------------------

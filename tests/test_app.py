@@ -169,3 +169,126 @@ def test_file_routes_refuse_files_outside_the_page(server, path):
         status, body = exc.code, exc.read()
     assert b"root:x:0:0" not in body and b"Military Chamber" not in body
     assert status >= 400 or b"<html" in body.lower()
+
+
+# The answer first and in view; click through to the source; plain-text copy -------------------
+
+SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
+QUESTIONS = {"answered": "Who chairs the Military Chamber of the Supreme Court?", "off-topic": "Who won the 2018 World Cup?"}
+
+
+def _open(browser, server, size: str, dark: bool = False):
+    context = browser.new_context(viewport=SIZES[size], permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server[0] + ("/?__theme=dark" if dark else "/?__theme=light"))
+    page.wait_for_selector("#question textarea")
+    return page
+
+
+_VISIBLE = """el => {
+    // Inside the viewport and not clipped by any scrolling ancestor (the chat scrolls on its own).
+    const r = el.getBoundingClientRect();
+    const inside = (o) => r.top >= o.top - 1 && r.bottom <= o.bottom + 1 && r.left >= o.left - 1 && r.right <= o.right + 1;
+    if (!inside({top: 0, left: 0, bottom: innerHeight, right: innerWidth})) return false;
+    for (let a = el.parentElement; a; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (/(auto|scroll|hidden)/.test(s.overflowY + s.overflowX) && !inside(a.getBoundingClientRect())) return false;
+    }
+    return r.height > 0;
+}"""
+
+
+def _in_view(page, locator, seconds: float = 5) -> bool:
+    """Whether the element is (or within `seconds` comes) fully into view: the page scrolls after rendering."""
+    from playwright.sync_api import TimeoutError
+
+    try:
+        page.wait_for_function(f"el => ({_VISIBLE})(el)", arg=locator.element_handle(), timeout=seconds * 1000)
+        return True
+    except TimeoutError:
+        return False
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("kind", QUESTIONS)
+def test_the_answer_is_in_view_after_each_question(browser, server, size, kind):
+    page = _open(browser, server, size)
+    try:
+        _ask(page, "When was the law on combating human trafficking adopted?")  # an earlier reply above
+        reply = _ask(page, QUESTIONS[kind], replies=2)
+        page.wait_for_timeout(700)  # the page's own scroll settles
+        best = reply.locator(".qa-best")
+        assert _in_view(page, best), (best.bounding_box(), page.viewport_size)
+        if kind == "off-topic":
+            assert best.inner_text().startswith("Not found")
+            assert reply.locator("details.qa-sources").get_attribute("open") is None
+            assert reply.locator("mark").count() == 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"answer-{kind}-{size}.png"))
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
+    page = _open(browser, server, size)
+    try:
+        reply = _ask(page, QUESTIONS["answered"])
+        reply.locator(".qa-best .qa-cite").click()
+        page.wait_for_selector("#doc-view .qa-hl", timeout=30_000)
+        page.wait_for_timeout(700)
+        lines = page.locator("#doc-view .qa-hl")
+        cited = " ".join(lines.all_inner_texts())
+        assert "Seyidov" in cited
+        assert _in_view(page, lines.first), lines.first.evaluate("el => [JSON.stringify(el.getBoundingClientRect()), document.querySelector('#doc-panel').getBoundingClientRect().top, scrollY]")
+        assert COURT in page.locator("#doc-view .qa-doc-title").inner_text()
+        assert page.locator("#doc-download").is_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"source-{size}.png"))
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#doc-panel", state="hidden", timeout=10_000)
+    finally:
+        page.context.close()
+
+
+def test_copy_gives_plain_text_with_the_citation(browser, server):
+    page = _open(browser, server, "desktop")
+    try:
+        reply = _ask(page, QUESTIONS["answered"])
+        reply.locator(".qa-copy").click()
+        page.wait_for_function("window.__qaCopied !== undefined")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == page.evaluate("window.__qaCopied")
+        assert "Aziz Seyidov" in copied and f"[1] {COURT}, line" in copied
+        assert "<" not in copied and "&" not in copied
+    finally:
+        page.context.close()
+
+
+def test_dark_screenshots(browser, server):
+    for size in SIZES:
+        page = _open(browser, server, size, dark=True)
+        try:
+            _ask(page, QUESTIONS["answered"])
+            page.wait_for_timeout(500)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"answer-dark-{size}.png"))
+        finally:
+            page.context.close()
+
+
+def test_hostile_document_opens_as_text(browser, server):
+    page = _open(browser, server, "desktop")
+    try:
+        reply = _ask(page, "How do zebras migrate across the Serengeti?")
+        reply.locator(".qa-cite").first.click()
+        page.wait_for_selector("#doc-view .qa-hl", timeout=30_000)
+        view = page.locator("#doc-view")
+        assert "<script>alert(2)</script>" in view.inner_text()
+        assert view.locator("script, img:not([src^='data:']), a[href^='javascript']").count() == 0
+        page.wait_for_timeout(500)
+        assert page.dialogs == []
+    finally:
+        page.context.close()

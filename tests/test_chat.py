@@ -84,3 +84,51 @@ def test_examples_come_from_the_corpus():
 
 def test_examples_fall_back_to_titles(tmp_path):
     assert example_questions(tmp_path, ["Annual report"]) == ["What does the text “Annual report” say?"]
+
+
+def test_copy_text_is_plain_with_the_citation(searcher):
+    from qa.chat import plain_text
+
+    answer = searcher.ask("Who chairs the Military Chamber?", k=2)
+    text = plain_text(answer)
+    assert "<" not in text and text.startswith(answer.answer.sentence) and f"[1] {COURT}, line" in text
+
+
+def test_off_topic_sources_are_collapsed_and_unmarked(searcher):
+    out = render_answer(searcher.ask("What is the boiling point of water?", k=2), SAMPLES)
+    assert out.index("Not found") < out.index("qa-source")
+    assert '<details class="qa-sources">' in out and "<mark" not in out
+
+
+def test_viewer_opens_only_indexed_documents_inside_the_folder(tmp_path):
+    from qa.viewer import Request, locate, parse_request, view
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("one\n<script>alert(1)</script>\nthree\n")
+    (tmp_path / "secret.txt").write_text("secret")
+    docs = tmp_path / "docs"
+    assert locate(docs, "a.txt", ["a.txt"]) == (docs / "a.txt").resolve()
+    assert locate(docs, "a.txt", []) is None  # not in the index
+    assert locate(docs, "../secret.txt", ["../secret.txt"]) is None  # outside the folder
+    assert parse_request("a.txt|2|2|") == Request("a.txt", 2, 2, None)
+    assert parse_request("a.txt|x|2|") is None and parse_request("a.txt|3|2|") is None and parse_request(None) is None
+    out = view(docs, Request("a.txt", 2, 2), ["a.txt"])
+    assert '<div class="qa-line qa-hl" data-line="2">' in out and "<script>" not in out and "&lt;script&gt;" in out
+    assert "not in the index" in view(docs, Request("../secret.txt", 1, 1), ["a.txt"]) and "secret" not in view(
+        docs, Request("../secret.txt", 1, 1), ["../secret.txt"]).replace("../secret.txt", "")
+
+
+def test_viewer_shows_a_pdf_page_with_the_cited_words_boxed(tmp_path):
+    import shutil
+
+    from qa.readers import read_file
+    from qa.viewer import Request, view
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "files" / "guide.pdf", docs / "guide.pdf")
+    lines = read_file("guide.pdf", docs / "guide.pdf", (docs / "guide.pdf").read_bytes()).text.split("\n")
+    n = next(i for i, line in enumerate(lines, 1) if "evidence is" in line)
+    out = view(docs, Request("guide.pdf", n, n, 3), ["guide.pdf"])
+    assert 'src="data:image/png;base64,' in out and out.count('class="qa-box') >= 5
+    assert f'<div class="qa-line qa-hl" data-line="{n}">' in out

@@ -1,0 +1,50 @@
+// The page's behaviour, installed once on load: scroll each new reply to its start,
+// open citations in the document panel, plain-text copy, Esc closes the panel.
+// Replies hold only data attributes (the chat sanitises HTML); everything happens here.
+const style = document.createElement("style");
+style.textContent = QA_CSS;
+document.head.appendChild(style);
+const seen = { answers: 0, view: null };
+const scrollToLatest = () => {
+  const all = document.querySelectorAll("#chat .qa-answer");
+  if (all.length > seen.answers) {
+    const last = all[all.length - 1];
+    last.scrollIntoView({ block: "start" });
+    setTimeout(() => last.isConnected && last.scrollIntoView({ block: "start" }), 250);
+  }
+  seen.answers = all.length;
+  const hl = document.querySelector("#doc-view .qa-hl");
+  if (hl && hl !== seen.view) {
+    seen.view = hl;
+    setTimeout(() => hl.scrollIntoView({ block: "center" }), 50);
+    setTimeout(() => hl.isConnected && hl.scrollIntoView({ block: "center" }), 400);
+  }
+};
+new MutationObserver(scrollToLatest).observe(document.body, { childList: true, subtree: true });
+document.addEventListener("click", (event) => {
+  const cite = event.target.closest && event.target.closest(".qa-cite");
+  if (cite) {
+    event.preventDefault();
+    window.__qaCite = decodeURIComponent(cite.getAttribute("href").replace(/^#qa-cite=/, ""));
+    seen.view = null;
+    const open = document.querySelector("#cite-open");
+    if (open) open.click();
+    return;
+  }
+  const copy = event.target.closest && event.target.closest(".qa-copy");
+  if (copy) {
+    event.preventDefault();
+    const plain = copy.parentElement.querySelector(".qa-plain");
+    const text = plain ? plain.textContent : "";
+    window.__qaCopied = text;
+    const done = () => { copy.textContent = "Copied"; setTimeout(() => (copy.textContent = "Copy answer"), 1500); };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, done); else done();
+  }
+});
+document.addEventListener("keydown", (event) => {
+  const panel = document.querySelector("#doc-panel");
+  if (event.key === "Escape" && panel && panel.offsetParent !== null) {
+    const close = document.querySelector("#doc-close");
+    if (close) close.click();
+  }
+});
