@@ -18,25 +18,35 @@ import threading
 import time
 from pathlib import Path
 
-import gradio as gr
+# Gradio keeps a record of every event (10,000 by default) and recomputes a
+# pandas summary of them after each one, for a monitoring page this app does
+# not serve: keep fewer and summarise rarely. Read when the queue is made.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
-import qa
-from qa.chat import add_files, example_questions, render_answer
-from qa.readers import supported_suffixes
-from qa.search import MAX_QUESTION_CHARS
-from qa.web import Admission, Busy, Guard, allowed_hosts
+import gradio as gr  # noqa: E402
+
+import qa  # noqa: E402
+from qa.chat import add_files, example_questions, render_answer  # noqa: E402
+from qa.readers import supported_suffixes  # noqa: E402
+from qa.search import MAX_QUESTION_CHARS  # noqa: E402
+from qa.web import Admission, Guard, allowed_hosts  # noqa: E402
 
 # Questions answered at once, and the longest a question may expect to wait
 # before it is refused with "busy, ask again in N s". Measured with
-# `python -m bench.load` (README, "Capacity"): on 2 cores two at once answer
-# as many per second as more would, and a 3 s bound keeps answered questions
-# within a few seconds while bursts are told to come back.
+# `python -m bench.load` (README, "Capacity"): on 2 cores 1, 2 or 3 at once
+# answer about as many per second (the CPU is the limit), and a 2 s bound
+# keeps answered questions within ~3 s while bursts are told to come back.
 QUESTION_SLOTS = 2
-MAX_WAIT = 3.0
+MAX_WAIT = 2.0
 # Gradio hands this many question events to the handlers at once; they wait
 # in `Admission` (bounded) or are refused at once, never in Gradio's queue.
 QUESTION_EVENTS = 24
 QUEUE_SIZE = 64  # Gradio's queue for everything else (status ticks, uploads): a backstop
+# Gradio keeps a copy of the page's configuration per session (10,000 by
+# default, ~20 KiB each here); a program calling the HTTP route without a
+# session starts a new one per call, so memory grew by ~60 KiB per question.
+SESSIONS_KEPT = 500
 CONCURRENCY = 2  # default for events that set no limit of their own
 
 
@@ -176,6 +186,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         add.click(upload, [files], [added, only, info], api_visibility="private", concurrency_limit=1)
         gr.api(ask, api_name="ask", **questions)
         demo.load(lambda: gr.update(choices=documents()), outputs=only, api_visibility="private")
+    demo.state_session_capacity = SESSIONS_KEPT
     if update_on_start:
         threading.Thread(target=update_index, name="index-update", daemon=True).start()
     return demo
@@ -337,9 +348,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
                         help="another name the page may be reached by (repeatable); "
                              "localhost, 127.0.0.1, [::1] and --host are always allowed")
+    parser.add_argument("--question-slots", type=int, default=QUESTION_SLOTS, metavar="N",
+                        help=f"questions answered at once (default: {QUESTION_SLOTS})")
+    parser.add_argument("--max-wait", type=float, default=MAX_WAIT, metavar="SECONDS",
+                        help=f"longest expected wait before a question is refused as busy (default: {MAX_WAIT:g})")
     args = parser.parse_args(argv)
+    if args.question_slots < 1 or args.max_wait <= 0:
+        parser.error("--question-slots must be at least 1 and --max-wait positive")
     settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model)
-    demo = build_demo(settings, update_on_start=True)
+    demo = build_demo(settings, update_on_start=True, admission=Admission(args.question_slots, args.max_wait))
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return serve(guarded_app(demo, allowed_hosts(args.host, args.allowed_host)), args.host, args.port)
 
