@@ -1,60 +1,97 @@
-"""The web page: `python app.py`. Widgets and wiring only; the work is done by `qa`."""
+"""The web page: `python app.py`. Widgets and wiring only; the work is done by `qa`.
+
+The index is built by a `qa index` child process (at start and after an
+upload), so torch, which only building needs, never stays in this process:
+questions are answered with ONNX Runtime.
+"""
 
 from __future__ import annotations
 
 import argparse
 import html
 import json
+import os
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import gradio as gr
+# Gradio keeps a record of every event (10,000 by default) and recomputes a
+# pandas summary of them after each one, for a monitoring page this app does
+# not serve: keep fewer and summarise rarely. Read when the queue is made.
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 
-import qa
-from qa import viewer
-from qa.chat import add_files, example_questions, render_answer
-from qa.readers import supported_suffixes
+import gradio as gr  # noqa: E402
 
-QUEUE_SIZE = 32  # questions waiting at most; more are refused rather than piling up
-CONCURRENCY = 2  # one per core
+import qa  # noqa: E402
+from qa import viewer  # noqa: E402
+from qa.chat import add_files, example_questions, render_answer, status_words  # noqa: E402
+from qa.readers import supported_suffixes  # noqa: E402
+from qa.search import MAX_QUESTION_CHARS  # noqa: E402
+from qa.serving import guarded_app, index_in_child, prepare, serve  # noqa: E402
+from qa.web import Admission, allowed_hosts, checked_question, md_name, printable, whole_k  # noqa: E402
+
+# Questions answered at once, and the longest a question may expect to wait
+# before it is refused with "busy, ask again in N s". Measured with
+# `python -m bench.load` (README, "Capacity"): on 2 cores 1, 2 or 3 at once
+# answer about as many per second (the CPU is the limit), and a 2 s bound
+# keeps answered questions within ~3 s while bursts are told to come back.
+QUESTION_SLOTS = 2
+MAX_WAIT = 2.0
+# Gradio hands this many question events to the handlers at once; they wait
+# in `Admission` (bounded) or are refused at once, never in Gradio's queue.
+QUESTION_EVENTS = 24
+QUEUE_SIZE = 64  # Gradio's queue for everything else (status ticks, uploads): a backstop
+# Gradio keeps a copy of the page's configuration per session (10,000 by
+# default, ~20 KiB each here); a program calling the HTTP route without a
+# session starts a new one per call, so memory grew by ~60 KiB per question.
+SESSIONS_KEPT = 500
+CONCURRENCY = 2  # default for events that set no limit of their own
 WEB = Path(__file__).resolve().parent / "web"
-FIRST_BUILD_WAIT = 600  # seconds a question waits for the first index build
+FIRST_BUILD_WAIT = 600  # seconds a question on the page waits for the first index build
 
 
-def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Blocks:
+def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: Admission | None = None) -> gr.Blocks:
     """The page. With `update_on_start`, the index is built or updated in the
-    background while the page is already up, and the page shows progress."""
+    background (a `qa index` child process) while the page is already up, and
+    the page shows progress."""
     state: dict = {"searcher": None, "building": None}
+    admission = admission or Admission(QUESTION_SLOTS, MAX_WAIT)
+    build_lock = threading.Lock()
+
+    opening = threading.Lock()
 
     def searcher() -> qa.Searcher:
-        if state["building"]:
-            raise qa.IndexLocked(f"The index is being updated ({state['building']}). Ask again in a moment.")
-        if state["searcher"] is None:
-            state["searcher"] = qa.Searcher(settings.index)
-        return state["searcher"]
+        # While an update runs, the open index keeps answering (a new
+        # generation is picked up when it is committed); only a first build
+        # has nothing to answer from yet.
+        with opening:
+            if state["searcher"] is None:
+                if state["building"]:
+                    raise qa.IndexLocked(f"The index is being built ({state['building']}). Ask again in a moment.")
+                state["searcher"] = qa.Searcher(settings.index)
+            return state["searcher"]
 
     def update_index() -> None:
         def log(message: str) -> None:
             state["building"] = message
-            print(message, flush=True)
 
         state["building"] = "checking the documents folder"
         try:
-            prepare(settings, log)
+            with build_lock:
+                prepare(settings, log)
         finally:
             state["building"] = None
 
     def status() -> str:
-        if state["building"]:
-            return f"⏳ Updating the index: {html.escape(state['building'])}"
+        building = f"⏳ Updating the index: {html.escape(state['building'])}" if state["building"] else ""
         try:
             info = searcher().info()
         except qa.QAError as exc:
-            return f"⚠️ {html.escape(str(exc))}"
-        return status_words(len(info.documents), info.passages, info.built_at)
+            return building or f"⚠️ {html.escape(str(exc))}"
+        line = status_words(len(info.documents), info.passages, info.built_at)
+        return f"{building}<br>{line}" if building else line
 
     def documents() -> list[str]:
         try:
@@ -62,30 +99,42 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         except qa.QAError:
             return []
 
-    def respond(message: str, history: list, k: int, only: list[str] | None, progress=gr.Progress()):
+    def answer(question: object, k: object, only: list[str] | None = None, asked: list[str] = ()) -> qa.Answer:
+        """One question, checked here (the API takes any JSON), answered within the admission bound."""
+        question = checked_question(question)
+        k = whole_k(k)
+        with admission.slot():
+            return searcher().ask(question, k=k, documents=only or None, history=list(asked or ())[-4:])
+
+    def respond(message: str, history: list, asked: list, k: int, only: list[str] | None, progress=gr.Progress()):
         history = list(history or [])
-        if not message or not message.strip():
+        if not isinstance(message, str) or not message.strip():
             gr.Warning("Type a question first.")
-            return history, message
-        history.append({"role": "user", "content": html.escape(message)})
+            return history, asked, message
+        history.append({"role": "user", "content": html.escape(printable(message[:MAX_QUESTION_CHARS]))})
         waited = time.monotonic()
-        while state["building"] and time.monotonic() - waited < FIRST_BUILD_WAIT:
+        while state["searcher"] is None and state["building"] and time.monotonic() - waited < FIRST_BUILD_WAIT:
             progress(None, desc=f"Waiting for the first index build: {state['building']}")
             time.sleep(0.5)
         try:
-            answer = searcher().ask(message, k=_whole(k), documents=only or None)
-            reply = render_answer(answer, settings.documents)
+            result = answer(message, k, only, asked)
+            reply = render_answer(result, settings.documents)
+            asked = [*list(asked or [])[-3:], message]
         except qa.QAError as exc:
-            reply = f'<div class="qa-answer qa-error" role="alert"><p class="qa-best">⚠️ {html.escape(str(exc))}</p></div>'
+            reply = _error_reply(str(exc))
+        except Exception as exc:  # never a traceback on the page; the terminal gets it
+            reply = _error_reply(_unexpected(exc))
         history.append({"role": "assistant", "content": reply})
-        return history, ""
+        return history, asked, ""
 
     def ask(question: str, k: int = 5) -> dict:
         """The same structured result as `qa ask --json`."""
         try:
-            return searcher().ask(question, k=_whole(k)).to_dict()
+            return answer(question, k).to_dict()
         except qa.QAError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:
+            raise gr.Error(_unexpected(exc), print_exception=False) from None
 
     def upload(files: list[str] | None, progress=gr.Progress()):
         if not files:
@@ -93,20 +142,24 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         progress(0.1, desc="Saving files")
         results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files])
         lines = [
-            f"✅ added `{html.escape(r.name)}`" if r.ok else f"❌ `{html.escape(r.original)}`: {html.escape(r.error)}"
+            f"✅ added `{md_name(r.name)}`" if r.ok else f"❌ `{md_name(r.original)}`: {html.escape(r.error)}"
             for r in results
         ]
         if any(r.ok for r in results):
             progress(0.3, desc="Updating the index")
+            state["building"] = "adding the uploaded files"
             try:
-                report = qa.build_index(settings)
+                with build_lock:
+                    report = index_in_child(settings, json_report=True)
                 lines.append(
-                    f"Index updated: {len(report.added)} added, {len(report.changed)} changed, "
-                    f"{len(report.removed)} removed; {report.embedded} passages embedded in {report.seconds:.1f} s."
+                    f"Index updated: {len(report['added'])} added, {len(report['changed'])} changed, "
+                    f"{len(report['removed'])} removed; {report['embedded']} passages embedded in {report['seconds']:.1f} s."
                 )
-                lines += [f"skipped `{html.escape(s.document)}`: {html.escape(s.reason)}" for s in report.skipped]
+                lines += [f"skipped `{md_name(s['document'])}`: {html.escape(s['reason'])}" for s in report["skipped"]]
             except qa.QAError as exc:
                 lines.append(f"⚠️ {html.escape(str(exc))}")
+            finally:
+                state["building"] = None
         return "\n\n".join(lines), gr.update(choices=documents()), status()
 
     try:
@@ -124,7 +177,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else gr.update(value=None, visible=False)
         return gr.update(visible=True), viewer.view(settings.documents, request, known), download
 
-    with gr.Blocks(title="Ask the documents") as demo:
+    with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
         gr.Markdown("## Ask the documents\nAnswers are passages quoted from your documents, each with file and line numbers.")
         info = gr.Markdown(status, elem_id="index-status")
         gr.Timer(2.0).tick(status, outputs=info, api_visibility="private")
@@ -134,7 +187,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
                                   buttons=[], feedback_options=None)
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=8, elem_id="question",
-                                     autofocus=True)
+                                     autofocus=True, max_length=MAX_QUESTION_CHARS)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 if examples:
                     gr.Examples(examples, inputs=box, label="Try")
@@ -142,8 +195,10 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
                     k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to show (k)")
                     only = gr.Dropdown(choices=documents(), multiselect=True, label="Only these documents (empty: all)", elem_id="only")
                 with gr.Accordion("Add texts", open=False):
-                    types = list(supported_suffixes())
-                    files = gr.File(file_count="multiple", file_types=types, label=f"Upload {', '.join(types)} files", elem_id="upload")
+                    types = ", ".join(supported_suffixes())
+                    # No `file_types` filter: Gradio would refuse the whole batch, or the
+                    # browser drop a file silently; add_files says for each file why not.
+                    files = gr.File(file_count="multiple", label=f"Upload {types} files", elem_id="upload")
                     add = gr.Button("Add to documents and update the index", elem_id="add")
                     added = gr.Markdown(elem_id="upload-status")
             with gr.Column(scale=2, min_width=340, visible=False, elem_id="doc-panel") as panel:
@@ -157,12 +212,15 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False) -> gr.Block
         cite_open.click(open_source, [cite_request], [panel, doc_view, download], js="(x) => window.__qaCite || ''",
                         api_visibility="private")
         close.click(lambda: gr.update(visible=False), outputs=panel, api_visibility="private")
-        box.submit(respond, [box, chat, k, only], [chat, box], api_visibility="private")
-        send.click(respond, [box, chat, k, only], [chat, box], api_visibility="private")
-        add.click(upload, [files], [added, only, info], api_visibility="private")
-        gr.api(ask, api_name="ask")
+        asked = gr.State([])  # this conversation's questions, so a follow-up can lean on them
+        questions = dict(concurrency_limit=QUESTION_EVENTS, concurrency_id="questions")
+        box.submit(respond, [box, chat, asked, k, only], [chat, asked, box], api_visibility="private", **questions)
+        send.click(respond, [box, chat, asked, k, only], [chat, asked, box], api_visibility="private", **questions)
+        add.click(upload, [files], [added, only, info], api_visibility="private", concurrency_limit=1)
+        gr.api(ask, api_name="ask", **questions)
         demo.load(lambda: gr.update(choices=documents()), outputs=only, api_visibility="private")
         demo.load(None, js=page_script(), api_visibility="private")
+    demo.state_session_capacity = SESSIONS_KEPT
     if update_on_start:
         threading.Thread(target=update_index, name="index-update", daemon=True).start()
     return demo
@@ -174,54 +232,15 @@ def page_script() -> str:
     return "() => {\nconst QA_CSS = " + json.dumps(css) + ";\n" + (WEB / "page.js").read_text(encoding="utf-8") + "\n}"
 
 
-def status_words(documents: int, passages: int, built_at: str, now: datetime | None = None) -> str:
-    """"2 documents · 15 passages · updated 3 minutes ago": the index's state in words."""
-    def count(n: int, word: str) -> str:
-        return f"{n} {word}" + ("" if n == 1 else "s")
-
-    return f"{count(documents, 'document')} · {count(passages, 'passage')} · updated {_ago(built_at, now)}"
+def _error_reply(message: str) -> str:
+    return f'<div class="qa-answer qa-error" role="alert"><p class="qa-best">⚠️ {html.escape(message)}</p></div>'
 
 
-def _ago(iso: str, now: datetime | None = None) -> str:
-    try:
-        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return "at an unknown time"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    seconds = max(0, ((now or datetime.now(timezone.utc)) - then).total_seconds())
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'' if n == 1 else 's'} ago"
-    return "just now"
+def _unexpected(exc: Exception) -> str:
+    import traceback
 
-
-def _whole(k: object) -> object:
-    """A slider sends 5.0 and a client may send "5": whole numbers pass as ints, anything else is left for qa to refuse."""
-    if isinstance(k, str) and k.strip().lstrip("-").isdigit():
-        return int(k)
-    if isinstance(k, float) and k.is_integer():
-        return int(k)
-    return k
-
-
-def prepare(settings: qa.Settings, log=print) -> None:
-    """Build or update the index, with progress in the terminal."""
-    try:
-        report = qa.build_index(settings, progress=True, log=log)
-    except qa.EmptyCorpus as exc:
-        print(f"warning: {exc} You can add texts from the page.", file=sys.stderr)
-        return
-    except qa.QAError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return
-    if report.up_to_date:
-        print(f"Index is up to date: {report.documents} documents, {report.passages} passages.")
-    else:
-        print(f"Indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f} s.")
-    for s in report.skipped:
-        print(f"  skipped {s.document}: {s.reason}")
+    traceback.print_exception(exc)
+    return "Something went wrong on the server while answering; the terminal running the page has the details."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -231,12 +250,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=qa.DEFAULT_MODEL)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="another name the page may be reached by (repeatable); "
+                             "localhost, 127.0.0.1, [::1] and --host are always allowed")
+    parser.add_argument("--question-slots", type=int, default=QUESTION_SLOTS, metavar="N",
+                        help=f"questions answered at once (default: {QUESTION_SLOTS})")
+    parser.add_argument("--max-wait", type=float, default=MAX_WAIT, metavar="SECONDS",
+                        help=f"longest expected wait before a question is refused as busy (default: {MAX_WAIT:g})")
     args = parser.parse_args(argv)
+    if args.question_slots < 1 or args.max_wait <= 0:
+        parser.error("--question-slots must be at least 1 and --max-wait positive")
     settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model)
-    demo = build_demo(settings, update_on_start=True)
+    demo = build_demo(settings, update_on_start=True, admission=Admission(args.question_slots, args.max_wait))
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-    demo.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", show_error=False)
-    return 0
+    return serve(guarded_app(demo, allowed_hosts(args.host, args.allowed_host)), args.host, args.port)
 
 
 if __name__ == "__main__":

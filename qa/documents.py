@@ -8,6 +8,7 @@ and walking is iterative with a depth bound, so no folder can pull in
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -86,7 +87,8 @@ def scan(folder: Path) -> Scan:
         )
     root = folder.resolve()
     out = Scan()
-    seen_dirs = {root}
+    top = os.stat(root)
+    seen_dirs = {(top.st_dev, top.st_ino)}
     stack: list[tuple[Path, int]] = [(folder, 0)]
     while stack:
         here, depth = stack.pop()
@@ -100,10 +102,19 @@ def scan(folder: Path) -> Scan:
                 continue
             path = Path(entry.path)
             rel = _rel(folder, path)
+            if not _utf8(rel):
+                # Linux allows any bytes in a name; one that is not UTF-8 cannot be cited, stored or shown.
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                out.refused.append(Skipped(shown, "the file name is not valid UTF-8 (rename the file to read it)"))
+                continue
             is_link = entry.is_symlink()
             if is_link and not _inside(root, path):
-                if entry.is_dir() or registration(entry.name):
-                    out.refused.append(Skipped(rel, "a link to a place outside the documents folder (not followed)"))
+                try:
+                    followed = entry.is_dir() or registration(entry.name) is not None
+                except OSError:  # a loop of links: is_dir itself fails with ELOOP
+                    followed = True
+                if followed:
+                    out.refused.append(Skipped(rel, _outside_reason(path)))
                 continue
             try:
                 info = path.stat()  # follows links, which now point inside
@@ -112,7 +123,7 @@ def scan(folder: Path) -> Scan:
                     out.refused.append(Skipped(rel, f"cannot be read ({exc.strerror or exc}; a broken link?)"))
                 continue
             if stat.S_ISDIR(info.st_mode):
-                real = path.resolve()
+                real = (info.st_dev, info.st_ino)  # not path.resolve(): that costs O(depth) per folder
                 if real in seen_dirs:
                     out.refused.append(Skipped(rel, "a folder already walked (a link loop or a second link to it)"))
                 elif depth + 1 > MAX_DEPTH:
@@ -125,6 +136,10 @@ def scan(folder: Path) -> Scan:
                 continue
             if not stat.S_ISREG(info.st_mode):
                 out.refused.append(Skipped(rel, "not a regular file (a FIFO, socket or device), never opened"))
+                continue
+            problem = size_problem(entry.name, info.st_size)
+            if problem:  # decided from the size alone: a huge (or sparse) file is never read to be hashed
+                out.refused.append(Skipped(rel, problem))
                 continue
             try:
                 digest = file_sha256(path)
@@ -139,6 +154,26 @@ def scan(folder: Path) -> Scan:
 
 def _rel(folder: Path, path: Path) -> str:
     return path.relative_to(folder).as_posix() if path != folder else "."
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _outside_reason(path: Path) -> str:
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "a link loop (not followed)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link loop (not followed)"
+        return "a broken link (its target does not exist)"
+    return "a link to a place outside the documents folder (not followed)"
 
 
 def _inside(root: Path, path: Path) -> bool:
