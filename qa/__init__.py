@@ -16,6 +16,7 @@ from .build import BuildReport, build_index
 from .documents import Skipped
 from . import errors
 from .errors import *  # noqa: F403 - the documented error hierarchy, listed once in errors.__all__
+from .span import Span
 from .search import DocumentInfo, IndexInfo, Searcher
 from .settings import DEFAULT_MODEL, MAX_K, Settings
 from .verify import VerifyReport, verify
@@ -42,6 +43,7 @@ __all__ = [
     "ask",
     "Answer",
     "AnswerSentence",
+    "Span",
     "Hit",
     "Citation",
     *errors.__all__,

@@ -198,11 +198,16 @@ def _ask(args: argparse.Namespace) -> int:
         return 0
     for notice in answer.notices:
         print(f"note: {notice}")
-    if answer.answer is not None:
-        print(textwrap.fill(answer.answer.sentence, 100))
-        print(f"  — {answer.answer.citation.title} ({answer.answer.citation})\n")
+    if answer.interpreted_as:
+        print(f"note: searched as: {answer.interpreted_as}")
+    best = answer.answer
+    if best is not None:
+        if best.span is not None:
+            print(f"Answer: {best.span.text}")
+        print(textwrap.fill(best.sentence, 100))
+        print(f"  — {best.citation.title} ({best.citation}) · {answer.label} match, confidence {answer.confidence:.2f}\n")
     else:
-        print("The documents do not seem to answer this. The nearest passages:\n")
+        print(f"The documents do not seem to answer this (confidence {answer.confidence:.2f}). The nearest passages:\n")
     for h in answer.passages:
         print(f"[{h.rank}] {h.citation}  score {h.score:.3f}  {h.citation.title}")
         print(textwrap.indent(textwrap.fill(_mark(h), 100), "    "))
