@@ -29,7 +29,8 @@ from . import manifest as manifest_io
 from .backends import Backend, SearchIndex, Written, backend_for
 from .chunking import Passage
 from .documents import file_sha256
-from .errors import IndexCorrupt, IndexLocked
+from .errors import IndexCorrupt
+from .locking import take
 from .manifest import FileEntry, Manifest, StoreInfo
 
 CURRENT = "CURRENT"
@@ -215,22 +216,9 @@ class IndexLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "IndexLock":
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
-            finally:
-                os.close(fd)
-            raise IndexLocked(
-                f"The index in {self.path.parent} is being updated by {holder}. Wait for it to finish and try again."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}".encode())
-        self._fd = fd
+        holder = f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}"
+        self._fd = take(self.path, holder, lambda who: (
+            f"The index in {self.path.parent} is being updated by {who}. Wait for it to finish and try again."))
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import IndexLocked
+from ..locking import take
 
 LOCK_COLLECTION = "qa_lock"
 
@@ -60,23 +61,9 @@ class MilvusLock:
     # Lite: flock ---------------------------------------------------------------
 
     def _flock(self) -> None:
-        import fcntl
-
-        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
-            finally:
-                os.close(fd)
-            raise IndexLocked(
-                f"The Milvus index {self.lock_file.with_suffix('')} is being updated by {holder}. "
-                "Wait for it to finish and try again."
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, self.holder.encode())
-        self._fd = fd
+        self._fd = take(self.lock_file, self.holder, lambda who: (
+            f"The Milvus index {self.lock_file.with_suffix('')} is being updated by {who}. "
+            "Wait for it to finish and try again."))
 
     # Server: lease row ---------------------------------------------------------
 
