@@ -37,19 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import ROOT, SCIFACT, write_scifact_documents
+from bench.corpus import ROOT, SCIFACT, cpu_name, write_scifact_documents
 
 RESULTS = ROOT / "bench" / "results"
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def matmul_peak(seconds: float) -> float:
@@ -261,7 +251,7 @@ def main() -> int:
 
     result: dict = {
         "date": dt.date.today().isoformat(),
-        "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()},
         "mode": "quick" if args.quick else "full",
     }
     say("measuring the matrix-multiply peak ...")

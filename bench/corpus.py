@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,3 +22,14 @@ def write_scifact_documents(target: Path, limit: int | None = None, corpus: Path
             (target / f"{doc['_id']}.txt").write_text(f"{doc.get('title', '').strip()}\n\n{doc['text'].strip()}\n", encoding="utf-8")
             n += 1
     return n
+
+
+def cpu_name() -> str:
+    """The processor's model name, for the header of every bench table."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -42,12 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import ROOT, write_scifact_documents
+from bench.corpus import ROOT, cpu_name, write_scifact_documents
 
 RESULTS = ROOT / "bench" / "results"
 MIN_COSINE = 0.9999
@@ -76,30 +75,14 @@ def real_passages(n: int, work: Path, embedder) -> list[str]:
 
 def eager_export(embedder, folder: Path) -> Path:
     """The model exported like qa.fast_encoder does, but with eager attention (fusable)."""
-    import torch
     from transformers import AutoModel
 
+    from qa.onnx_export import export_graph
+
     folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = embedder.model.tokenizer
     transformer = AutoModel.from_pretrained(embedder.resolved, local_files_only=True, attn_implementation="eager").eval()
-    inputs = tuple(n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names)
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *args):
-            return self.inner(**dict(zip(inputs, args))).last_hidden_state
-
-    sample = tokenizer(["a short text", "and another, longer one"], padding=True, return_tensors="pt")
-    axes = {n: {0: "batch", 1: "tokens"} for n in inputs}
-    axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
     path = folder / "eager.onnx"
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Hidden(transformer), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
-                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    export_graph(transformer, embedder.model.tokenizer, path)
     return path
 
 
@@ -187,16 +170,6 @@ def build_check(embedder, fused_model: Path, tokenizer_json: Path, docs: int, ro
             "torch_rounds_s": [round(x, 2) for x in seconds["torch"]], "fused_rounds_s": [round(x, 2) for x in seconds["fused"]],
             "speedup": round(s_t / s_f, 3),
             "min_cosine_index_vectors": round(float(np.min(np.sum(vectors["torch"] * vectors["fused"], axis=1))), 6)}
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> int:
@@ -339,7 +312,7 @@ def main() -> int:
                      **({"openvino": info[name]} if name in info else {})})
     result = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpu": _cpu(), "cpu_count": os.cpu_count(),
+        "machine": {"platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
                     "python": platform.python_version()},
         "passages": len(texts), "mean_tokens": round(statistics.mean(lengths), 1), "rounds": args.rounds,
         "load_1min_per_round": loads, "fused_operators": fused_stats, "rows": rows, "build": build,

@@ -45,22 +45,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.corpus import ROOT, SCIFACT, write_scifact_documents
+from bench.corpus import ROOT, SCIFACT, cpu_name, write_scifact_documents
 
 RESULTS = ROOT / "bench" / "results"
 SIDE = ROOT / "bench" / "txtai_side.py"
 DEFAULT_TXTAI_PYTHON = "/tmp/txtai-venv/bin/python"
 COLD_QUESTION = "Does mitochondrial DNA copy number relate to cardiovascular disease?"
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _load() -> float:
@@ -242,7 +232,7 @@ def main() -> int:
 
     result: dict = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpu": _cpu(), "cpu_count": os.cpu_count(),
+        "machine": {"platform": platform.platform(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
                     "python": platform.python_version()},
         "versions": {"qa": qa.__version__, "txtai": dict(zip(names, versions))},
         "model": model,

@@ -68,14 +68,15 @@ def ensure_export(embedder: Embedder, say=lambda message: None) -> dict | None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _export(embedder: Embedder, identity: ModelIdentity, pooling: str, folder: Path) -> dict:
+def export_graph(transformer, tokenizer, path: Path) -> tuple[str, ...]:
+    """Export a transformer's token states (last_hidden_state) to ONNX at `path`; returns its input names.
+
+    The one export used for the question path, and by bench.embed_runtimes for its variants.
+    """
     import warnings
 
     import torch
 
-    model = embedder.model
-    transformer = model[0].auto_model.eval()
-    tokenizer = model.tokenizer
     inputs = tuple(n for n in INPUTS if n in tokenizer.model_input_names)
 
     class Hidden(torch.nn.Module):
@@ -91,16 +92,17 @@ def _export(embedder: Embedder, identity: ModelIdentity, pooling: str, folder: P
     axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about constant shapes
-        torch.onnx.export(
-            Hidden(transformer),
-            tuple(sample[n] for n in inputs),
-            str(folder / "model.onnx"),
-            input_names=list(inputs),
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+        torch.onnx.export(Hidden(transformer), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
+                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    return inputs
+
+
+def _export(embedder: Embedder, identity: ModelIdentity, pooling: str, folder: Path) -> dict:
+    import torch
+
+    model = embedder.model
+    tokenizer = model.tokenizer
+    inputs = export_graph(model[0].auto_model.eval(), tokenizer, folder / "model.onnx")
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
     import onnxruntime
 
