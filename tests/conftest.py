@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "documents"
 COURT = "003_d8ae16575e47e84d.txt"
 UN = "000_83f135e51c9c124e.txt"
+OKAPI = "Okapi report\n\nThe okapi reserve in Ituri was founded in 1992. Rangers count okapi tracks every dry season.\n"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,3 +55,18 @@ def searcher(sample_index, embedder):
     import qa
 
     return qa.Searcher(sample_index[0].index, embedder=embedder)
+
+
+def build_at(docs: Path, index: Path, embedder, **kw):
+    """`qa.build_index` of `docs` into `index` with the session's model."""
+    import qa
+
+    return qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder, **kw)
+
+
+@pytest.fixture
+def built(docs, tmp_path, embedder):
+    """The sample documents (a fresh copy) and an index built over them: (docs, index)."""
+    index = tmp_path / "index"
+    build_at(docs, index, embedder)
+    return docs, index

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ import qa
 from qa import manifest
 from qa.generation import open_generation
 
-from conftest import COURT, ROOT, UN
+from conftest import COURT, ROOT, UN, OKAPI, build_at as _build
 
 
 def test_sample_build_report_and_manifest(sample_index):
@@ -65,16 +64,6 @@ def test_missing_index_names_the_command(tmp_path):
     with pytest.raises(qa.IndexNotFound, match="qa index"):
         qa.Searcher(tmp_path / "nothing")
 
-OKAPI = "Okapi report\n\nThe okapi reserve in Ituri was founded in 1992. Rangers count okapi tracks every dry season.\n"
-
-def _build(docs: Path, index: Path, embedder, **kw) -> qa.BuildReport:
-    return qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder, **kw)
-
-@pytest.fixture
-def built(docs, tmp_path, embedder):
-    index = tmp_path / "index"
-    _build(docs, index, embedder)
-    return docs, index
 
 def test_added_file_is_found_and_only_it_is_embedded(built, embedder):
     docs, index = built

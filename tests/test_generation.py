@@ -21,7 +21,7 @@ from qa.current import load
 from qa.generation import CURRENT, IndexLock
 from qa.verify import verify
 
-from conftest import COURT, ROOT, SAMPLES
+from conftest import COURT, ROOT, SAMPLES, OKAPI, build_at as _build
 
 
 def _gen(index: Path) -> Path:
@@ -115,16 +115,6 @@ def test_large_generations_serve_at_once_and_damage_found_in_the_background_is_l
     report = qa.verify(index)
     assert not report.ok and "checksum" in report.problems[0]
 
-OKAPI = "Okapi report\n\nThe okapi reserve in Ituri was founded in 1992. Rangers count okapi tracks every dry season.\n"
-
-def _build(docs: Path, index: Path, embedder, **kw) -> qa.BuildReport:
-    return qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder, **kw)
-
-@pytest.fixture
-def built(docs, tmp_path, embedder):
-    index = tmp_path / "index"
-    _build(docs, index, embedder)
-    return docs, index
 
 def test_old_generations_are_cleaned_keeping_one_fallback(built, embedder):
     docs, index = built

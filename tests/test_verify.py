@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-import qa
 from qa.cli import main
 from qa.generation import open_generation
 from qa.verify import citation_holds, unmatched_word
@@ -22,14 +17,6 @@ def test_every_citation_contains_all_words_of_its_passage(sample_index):
         for a, b, ls, le in p.sentences:
             assert citation_holds(p.text[a:b], lines, ls, le)
 
-def _build(docs: Path, index: Path, embedder, **kw) -> qa.BuildReport:
-    return qa.build_index(qa.Settings(documents=docs, index=index), embedder=embedder, **kw)
-
-@pytest.fixture
-def built(docs, tmp_path, embedder):
-    index = tmp_path / "index"
-    _build(docs, index, embedder)
-    return docs, index
 
 def test_verify_reports_changed_documents_and_cli_exit_codes(built, capsys):
     docs, index = built
