@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,21 +19,8 @@ from qa.readers import Unreadable, docx, ziputil  # noqa: E402
 FILES = Path(__file__).parent / "data" / "files"
 
 
-@contextmanager
-def registered():
-    before = readers.registration("x.docx")
-    readers.register(".docx", docx.read_docx, max_bytes=docx.DOCX_MAX_BYTES, label="Word")
-    try:
-        yield
-    finally:
-        readers.unregister(".docx")
-        if before is not None:
-            readers.register(before.suffixes, before.read, max_bytes=before.max_bytes, label=before.label)
-
-
 def read(data: bytes, name: str = "doc.docx"):
-    with registered():
-        return readers.read_file(name, Path(name), data)
+    return readers.read_file(name, Path(name), data)
 
 
 def test_libreoffice_docx_paragraphs_headings_list_and_table():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,27 +14,14 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qa import readers  # noqa: E402
-from qa.readers import Unreadable, epub  # noqa: E402
+from qa.readers import Unreadable  # noqa: E402
 
 FILES = Path(__file__).parent / "data" / "files"
 MANUAL = Path("/usr/share/doc/debmake-doc/debmake-doc.en.epub")
 
 
-@contextmanager
-def registered():
-    before = readers.registration("x.epub")
-    readers.register(".epub", epub.read_epub, max_bytes=epub.EPUB_MAX_BYTES, label="EPUB")
-    try:
-        yield
-    finally:
-        readers.unregister(".epub")
-        if before is not None:
-            readers.register(before.suffixes, before.read, max_bytes=before.max_bytes, label=before.label)
-
-
 def read(data: bytes, name: str = "book.epub"):
-    with registered():
-        return readers.read_file(name, Path(name), data)
+    return readers.read_file(name, Path(name), data)
 
 
 def test_libreoffice_epub_chapters_in_spine_order():

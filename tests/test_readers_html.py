@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,28 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa import readers
-from qa.readers import Unreadable, html
+from qa.readers import Unreadable
 
 FILES = Path(__file__).parent / "data" / "files"
-
-
-@contextmanager
-def registered():
-    before = readers.registration("x.html")
-    readers.register((".html", ".htm"), html.read_html, label="HTML")
-    try:
-        yield
-    finally:
-        readers.unregister((".html", ".htm"))
-        if before is not None:
-            readers.register(before.suffixes, before.read, max_bytes=before.max_bytes, label=before.label)
 
 
 def read(data: bytes | str, name: str = "page.html"):
     if isinstance(data, str):
         data = data.encode("utf-8")
-    with registered():
-        return readers.read_file(name, Path(name), data)
+    return readers.read_file(name, Path(name), data)
 
 
 def line_of(e, text: str) -> int:

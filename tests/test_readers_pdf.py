@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,22 +27,8 @@ HAVE_TESSERACT = shutil.which("tesseract") is not None
 needs_tesseract = pytest.mark.skipif(not HAVE_TESSERACT, reason="tesseract not installed (apt-get install tesseract-ocr)")
 
 
-@contextmanager
-def registered():
-    """The PDF reader registered for the test, the registry as it was afterwards."""
-    before = readers.registration("x.pdf")
-    readers.register(".pdf", pdf.read_pdf, max_bytes=pdf.PDF_MAX_BYTES, label="PDF")
-    try:
-        yield
-    finally:
-        readers.unregister(".pdf")
-        if before is not None:
-            readers.register(before.suffixes, before.read, max_bytes=before.max_bytes, label=before.label)
-
-
 def read(path: Path, data: bytes | None = None):
-    with registered():
-        return readers.read_file(path.name, path, path.read_bytes() if data is None else data)
+    return readers.read_file(path.name, path, path.read_bytes() if data is None else data)
 
 
 def lines_of(e):
