@@ -146,7 +146,8 @@ class Searcher:
         hits = collapse(gen.index, rows, scores, k)
         passages = [gen.index.passage(r) for r, _, _ in hits]
         # the passages are found with the completed question; the sentence is judged by the question's own words
-        chosen = answer_sentences(self.embedder.encode, question, q, passages, [s for _, s, _ in hits])
+        encode = _remembering(self.embedder.encode)  # the chosen sentence's vector is needed again below
+        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits])
         paged = {d: e for d, e in gen.manifest.documents.items() if e.pages}
 
         def citation(p, lines=None):
@@ -166,7 +167,7 @@ class Searcher:
             top = max(range(min(3, len(results))), key=lambda i: chosen[i][2])
             hit = results[top]
             sentence = hit.answer_sentence
-            s_vec = self.embedder.encode([sentence])[0]
+            s_vec = encode([sentence])[0]
             x = confidence.features(gen.index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
                                     scores, documents, float(s_vec @ q), _type_match(searched, sentence), rows)
             p_answer = confidence.probability(x)
@@ -177,6 +178,19 @@ class Searcher:
         return Answer(question=question, answer=best, passages=tuple(results), notices=tuple(notices),
                       confidence=p_answer, label=confidence.label(p_answer),
                       interpreted_as=resolved.text if resolved else None)
+
+
+def _remembering(encode):
+    """`encode` that embeds each distinct text once per question."""
+    seen: dict[str, np.ndarray] = {}
+
+    def remembered(texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in seen]
+        if missing:
+            seen.update(zip(missing, encode(missing)))
+        return np.stack([seen[t] for t in texts])
+
+    return remembered
 
 
 def _type_match(question: str, sentence: str) -> bool:
