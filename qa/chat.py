@@ -60,23 +60,16 @@ def strength(answer: Answer, hit: Hit) -> str:
     """The one rule for a source's plain strength label: strong, partial or weak.
 
     Not answered: every passage is weak. Otherwise a passage scoring at least
-    three quarters of the best one is strong, half of it partial, less weak.
+    three quarters of the best one is strong, half of it partial, less weak,
+    and none is stronger than the answer's own calibrated label.
     """
-    label = getattr(hit, "label", None)
-    if label:
-        return str(label)
     if answer.answer is None or not answer.passages:
         return "weak"
     top = max(h.score for h in answer.passages) or 1.0
     ratio = hit.score / top
-    return "strong" if ratio >= 0.75 else "partial" if ratio >= 0.5 else "weak"
-
-
-def answer_strength(answer: Answer) -> str:
-    label = getattr(answer, "label", None)
-    if label:
-        return str(label)
-    return "weak" if answer.answer is None else "strong"
+    own = "strong" if ratio >= 0.75 else "partial" if ratio >= 0.5 else "weak"
+    # never stronger than the answer itself: a "partial" answer with a "strong" source contradicts itself
+    return min(own, answer.label, key=("weak", "partial", "strong").index)
 
 
 def _cite_button(c: Citation, rank: int, text: str) -> str:
@@ -90,9 +83,9 @@ def _cite_button(c: Citation, rank: int, text: str) -> str:
 
 def _best_html(answer: Answer) -> str:
     best = answer.answer
-    text, span = best.sentence, getattr(best, "span", None)
-    a, b = (getattr(span, "start", None), getattr(span, "end", None)) if span is not None else (None, None)
-    if isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= len(text):
+    text, span = best.sentence, best.span
+    if span is not None and 0 <= span.start < span.end <= len(text):
+        a, b = span.start, span.end
         return escape(text[:a]) + '<mark class="qa-span">' + escape(text[a:b]) + "</mark>" + escape(text[b:])
     return escape(text)
 
@@ -116,7 +109,7 @@ def render_answer(answer: Answer, documents: Path | None = None) -> str:
     out: list[str] = ['<div class="qa-answer" role="article" aria-label="Answer">']
     if answer.answer is not None:
         rank, c = _marker(answer), answer.answer.citation
-        label = answer_strength(answer)
+        label = answer.label  # calibrated: strong, partial, or weak
         out.append(f'<p class="qa-best"><strong>{_best_html(answer)}</strong> {_cite_button(c, rank, f"[{rank}]")}</p>')
         section = f" · {escape(c.section)}" if c.section else ""
         out.append(f'<p class="qa-where"><small>— {escape(c.title)}{section} · {_cite_button(c, rank, escape(str(c)))}'
