@@ -132,3 +132,15 @@ def test_viewer_shows_a_pdf_page_with_the_cited_words_boxed(tmp_path):
     out = view(docs, Request("guide.pdf", n, n, 3), ["guide.pdf"])
     assert 'src="data:image/png;base64,' in out and out.count('class="qa-box') >= 5
     assert f'<div class="qa-line qa-hl" data-line="{n}">' in out
+
+
+def test_no_source_is_labelled_stronger_than_the_answer(searcher):
+    from dataclasses import replace
+
+    from qa.chat import strength
+
+    answer = searcher.ask("Who chairs the Military Chamber?")
+    assert answer.answered and strength(answer, answer.passages[0]) == answer.label
+    partial = replace(answer, label="partial")
+    assert {strength(partial, h) for h in partial.passages} <= {"partial", "weak"}
+    assert "strong match" not in render_answer(partial, SAMPLES)
