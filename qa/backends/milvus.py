@@ -5,7 +5,8 @@ before anything a reader uses changes; the caller's pointer commit is what
 makes it live. A writer killed half-way leaves only an uncommitted collection,
 which `drop_stale` removes. The same code serves a local Milvus Lite file
 (`index/milvus.db`) and a server (`http://host:19530`, token from the
-QA_MILVUS_TOKEN environment variable).
+QA_MILVUS_TOKEN environment variable). On a server, collection names carry the
+index folder's namespace (`namespace_of`), as several indexes may share one.
 
 Keyword search is Milvus's own BM25 (a BM25 Function on the `text` field). By
 default `text` holds the passage's words already analysed by qa.lexical
