@@ -179,6 +179,9 @@ def render(result: dict) -> str:
     for r in result["rows"]:
         lines.append(f"| {r['backend']} | {r['dense_index']} | {r['ingest_per_s']:,} | {r['open_s']} | {r['first_query_s']} | "
                      f"{r['hybrid_ms_p50']} | {r['hybrid_ms_p95']} | {r['recall_at_10']} |")
+    loads = [r["load_average_1min"] for r in result["rows"] if "load_average_1min" in r]
+    if loads:
+        lines += ["", f"1-minute load average after each row: {', '.join(map(str, loads))} ({os.cpu_count()} cores)"]
     return "\n".join(lines)
 
 
@@ -220,6 +223,8 @@ def main() -> int:
                 row = {"backend": name, **_child(["build", *common, *(["--uri", uri] if uri else [])])}
                 say(f"{name}: opening and asking {args.queries} questions ...")
                 row.update(_child(["serve", *common]))
+                # Other work on a shared machine inflates latencies: say how busy it was.
+                row["load_average_1min"] = round(os.getloadavg()[0], 1)
                 result["rows"].append(row)
                 say(json.dumps(row))
             finally:
