@@ -109,6 +109,7 @@ def test_two_app_processes_over_one_server_answer_and_follow_a_third_processes_u
         backend.close()
 
 
+@pytest.mark.slow  # two full builds with embedding: ~70 s on 2 busy cores
 def test_two_index_folders_on_one_server_keep_their_own_collections(tmp_path, server, embedder):
     """Generation numbers restart per index folder; the folder's namespace keeps the second
     index's `gen-000001` from overwriting (or dropping as a leftover) the first's."""
