@@ -248,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", default="documents")
     parser.add_argument("--index", default="index")
     parser.add_argument("--model", default=qa.DEFAULT_MODEL)
+    # The page updates the index at start: without these it would update (migrate) a Milvus index to FAISS.
+    parser.add_argument("--backend", choices=["faiss", "milvus"], default=qa.Settings.backend,
+                        help="where the index lives, as for qa index (default: faiss)")
+    parser.add_argument("--uri", help="Milvus: a server URL shared by several app processes (token from QA_MILVUS_TOKEN), or a Lite file")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
@@ -260,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.question_slots < 1 or args.max_wait <= 0:
         parser.error("--question-slots must be at least 1 and --max-wait positive")
-    settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model)
+    settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model,
+                           backend=args.backend, uri=args.uri)
     demo = build_demo(settings, update_on_start=True, admission=Admission(args.question_slots, args.max_wait))
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return serve(guarded_app(demo, allowed_hosts(args.host, args.allowed_host)), args.host, args.port)

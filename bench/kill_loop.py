@@ -33,11 +33,12 @@ class KillResult:
     problems: tuple[str, ...]
 
 
-def _index_cmd(docs: Path, index: Path, backend: str = "faiss") -> list[str]:
-    return [sys.executable, "-m", "qa", "index", "--documents", str(docs), "--index", str(index), "--backend", backend, "--json"]
+def _index_cmd(docs: Path, index: Path, backend: str = "faiss", uri: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "qa", "index", "--documents", str(docs), "--index", str(index), "--backend", backend,
+            *(["--uri", uri] if uri else []), "--json"]
 
 
-def run(runs: int, seed: int, workdir: Path, embedder=None, log=print, backend: str = "faiss") -> list[KillResult]:
+def run(runs: int, seed: int, workdir: Path, embedder=None, log=print, backend: str = "faiss", uri: str | None = None) -> list[KillResult]:
     import qa
     from qa import verify
 
@@ -45,12 +46,12 @@ def run(runs: int, seed: int, workdir: Path, embedder=None, log=print, backend: 
     docs, index = workdir / "documents", workdir / "index"
     if not docs.exists():
         shutil.copytree(ROOT / "documents", docs)
-    subprocess.run(_index_cmd(docs, index, backend), check=True, capture_output=True)
+    subprocess.run(_index_cmd(docs, index, backend, uri), check=True, capture_output=True)
     # Kills land across the span of an update like the ones below (the first
     # build, with the model's export, takes far longer than an update).
     (docs / f"warm-{seed}.txt").write_text("Warm-up report\n\nA first update, timed to place the kills.\n", encoding="utf-8")
     start = time.perf_counter()
-    subprocess.run(_index_cmd(docs, index, backend), check=True, capture_output=True)
+    subprocess.run(_index_cmd(docs, index, backend, uri), check=True, capture_output=True)
     duration = time.perf_counter() - start
     results = []
     for n in range(runs):
@@ -61,7 +62,7 @@ def run(runs: int, seed: int, workdir: Path, embedder=None, log=print, backend: 
             encoding="utf-8",
         )
         delay = rnd.uniform(0.2, 1.05) * duration
-        proc = subprocess.Popen(_index_cmd(docs, index, backend), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(_index_cmd(docs, index, backend, uri), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             proc.wait(timeout=delay)
             finished = True
@@ -83,7 +84,7 @@ def run(runs: int, seed: int, workdir: Path, embedder=None, log=print, backend: 
         results.append(KillResult(n, round(delay, 2), finished, report.sound, answered, report.problems))
         log(f"run {n:3d}: kill at {delay:5.1f}s  finished={finished!s:5}  verify={'ok' if report.ok else 'FAIL'}  answered={answered}")
     # After all the kills, a normal run completes and the index is sound.
-    subprocess.run(_index_cmd(docs, index, backend), check=True, capture_output=True)
+    subprocess.run(_index_cmd(docs, index, backend, uri), check=True, capture_output=True)
     final = verify(index, docs)
     if not final.ok:
         results.append(KillResult(runs, 0.0, True, False, False, final.problems))
@@ -95,9 +96,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", choices=["faiss", "milvus"], default="faiss")
+    parser.add_argument("--uri", help="Milvus: a server URL (e.g. a local `milvus-lite server`) instead of Lite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = run(args.runs, args.seed, Path(tmp), backend=args.backend)
+        results = run(args.runs, args.seed, Path(tmp), backend=args.backend, uri=args.uri)
     bad = [r for r in results if not (r.verify_ok and r.answered)]
     killed = sum(not r.finished for r in results)
     print(f"\n| runs | killed mid-build | finished | failures |\n|---|---|---|---|\n| {len(results)} | {killed} | {len(results) - killed} | {len(bad)} |")

@@ -83,13 +83,11 @@ def _vectors(base: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def build(size: int, base: Path, root: Path) -> dict:
-    from qa import generation
-    from qa.backends.faiss import FaissBackend
+def derived(size: int, base: Path) -> tuple[list, np.ndarray, object, float]:
+    """(passages, vectors, manifest, seconds to derive) of `size` passages made from the real ones in `base`."""
     from qa.build import versions
     from qa.chunking import Passage
     from qa.manifest import Chunking, Counts, DocumentEntry, Manifest, ModelIdentity, StoreInfo
-    from qa.store import FlatStore
 
     rows = [json.loads(line) for line in open(base / "passages.jsonl", encoding="utf-8")]
     meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
@@ -111,6 +109,16 @@ def build(size: int, base: Path, root: Path) -> dict:
         store=StoreInfo(""), documents=documents, skipped=(), counts=Counts(len(documents), size, size),
         versions=versions(),
     )
+    return passages, vectors, manifest, derive_s
+
+
+def build(size: int, base: Path, root: Path) -> dict:
+    from qa import generation
+    from qa.backends.faiss import FaissBackend
+    from qa.store import FlatStore
+
+    passages, vectors, manifest, derive_s = derived(size, base)
+    documents = manifest.documents
     root.mkdir(parents=True, exist_ok=True)
     # Vector store, BM25 and passage table, written and committed as a build does.
     t = time.perf_counter()

@@ -43,8 +43,18 @@ def _milvus_in_generation(tmp):
     return MilvusLiteGenerations()
 
 
+def _milvus_server(tmp):
+    """A real Milvus server (milvus-lite's gRPC server in a child process), as a cluster is reached."""
+    from qa.backends.milvus import MilvusBackend
+
+    from bench.milvus_server import shared_uri
+
+    return MilvusBackend(shared_uri())
+
+
 # name -> a function (tmp folder) -> backend: every backend passes the same tests.
-BACKENDS = {"faiss": lambda tmp: FaissBackend(), "milvus": _milvus, "milvus-lite-per-generation": _milvus_in_generation}
+BACKENDS = {"faiss": lambda tmp: FaissBackend(), "milvus": _milvus, "milvus-lite-per-generation": _milvus_in_generation,
+            "milvus-server": _milvus_server}
 
 
 def _passages() -> list[Passage]:

@@ -5,7 +5,8 @@ before anything a reader uses changes; the caller's pointer commit is what
 makes it live. A writer killed half-way leaves only an uncommitted collection,
 which `drop_stale` removes. The same code serves a local Milvus Lite file
 (`index/milvus.db`) and a server (`http://host:19530`, token from the
-QA_MILVUS_TOKEN environment variable).
+QA_MILVUS_TOKEN environment variable). On a server, collection names carry the
+index folder's namespace (`namespace_of`), as several indexes may share one.
 
 Keyword search is Milvus's own BM25 (a BM25 Function on the `text` field). By
 default `text` holds the passage's words already analysed by qa.lexical
@@ -44,9 +45,38 @@ HNSW = {"M": 16, "efConstruction": 100}
 MAX_TEXT = 65_535  # VARCHAR limit, in bytes
 
 
-def collection_name(folder: Path) -> str:
-    """`gen-000007` -> `qa_gen_000007` (Milvus names: letters, digits, underscores)."""
-    return PREFIX + "".join(c if c.isalnum() else "_" for c in Path(folder).name.removeprefix("gen-"))
+# On a server, a file in the index folder naming its collections' namespace.
+NAMESPACE_FILE = "MILVUS_NAMESPACE"
+
+
+def collection_name(folder: Path, namespace: str = "") -> str:
+    """`gen-000007` -> `qa_gen_000007`, or `qa_gen_<namespace>_000007` (Milvus names: letters, digits, underscores)."""
+    number = "".join(c if c.isalnum() else "_" for c in Path(folder).name.removeprefix("gen-"))
+    return PREFIX + (f"{namespace}_" if namespace else "") + number
+
+
+def namespace_of(root: Path) -> str:
+    """The index folder's own namespace on a shared server, made once (random) and kept in the folder.
+
+    Generation numbers restart in every index folder: without a namespace a
+    second index folder pointed at the same server would reuse `qa_gen_000002`
+    and, taking it for a killed build's leftover, drop another index's live
+    collection. The caller holds the index lock, so the file is made once.
+    """
+    import uuid
+
+    path = Path(root) / NAMESPACE_FILE
+    try:
+        ns = path.read_text(encoding="ascii").strip()
+        if ns.isalnum():
+            return ns
+    except (OSError, UnicodeDecodeError):
+        pass
+    ns = uuid.uuid4().hex[:10]
+    tmp = path.with_name(f".{NAMESPACE_FILE}.tmp-{os.getpid()}")
+    tmp.write_text(ns + "\n", encoding="ascii")
+    os.replace(tmp, path)
+    return ns
 
 
 def _clip(s: str) -> str:
@@ -138,8 +168,10 @@ class MilvusBackend:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(passages) != len(vectors):
             raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
-        name, dimension, c = collection_name(folder), int(vectors.shape[1]), self.client
-        if c.has_collection(name):  # left by a writer killed before its commit: never live
+        # A Lite file belongs to one index folder; a server may hold several indexes.
+        name = collection_name(folder, "" if self.lite else namespace_of(Path(folder).resolve().parent))
+        dimension, c = int(vectors.shape[1]), self.client
+        if c.has_collection(name):  # this index's, left by a writer killed before its commit: never live
             c.drop_collection(name)
         c.create_collection(name, schema=self._schema(dimension), consistency_level="Bounded")
         for start in range(0, len(passages), BATCH):
@@ -168,16 +200,19 @@ class MilvusBackend:
                   "bm25": {"k1": K1, "b": B}}
         return Written(kind=KIND, params=params, files=())
 
-    def generations(self) -> list[str]:
-        return sorted(n for n in self.client.list_collections() if n.startswith(PREFIX))
+    def generations(self, namespace: str | None = None) -> list[str]:
+        """Generation collections: all of them, or those of one index folder's namespace."""
+        prefix = PREFIX if namespace is None else f"{PREFIX}{namespace}_"
+        return sorted(n for n in self.client.list_collections() if n.startswith(prefix))
 
     def drop(self, collection: str) -> None:
         if self.client.has_collection(collection):
             self.client.drop_collection(collection)
 
-    def drop_stale(self, keep: set[str]) -> list[str]:
-        """Drop every generation collection not in `keep` (the committed ones); returns the dropped names."""
-        dropped = [n for n in self.generations() if n not in keep]
+    def drop_stale(self, keep: set[str], namespace: str | None = None) -> list[str]:
+        """Drop every generation collection (of `namespace`, on a shared server) not in `keep`
+        (the committed ones); returns the dropped names."""
+        dropped = [n for n in self.generations(namespace) if n not in keep]
         for n in dropped:
             self.drop(n)
         return dropped
