@@ -12,6 +12,7 @@ import datetime as _dt
 import platform
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import generation, manifest as manifest_io
 from ._version import __version__
-from .backends import backend_of
+from .backends import backend_of, writer_lease
 from .cache import EmbeddingCache, embed_with_cache
 from .chunking import Passage, chunk
 from .current import current_name, load_quietly
@@ -132,7 +133,7 @@ def build_index(
     started = time.perf_counter()
     root = Path(settings.index)
     root.mkdir(parents=True, exist_ok=True)
-    with generation.IndexLock(root):
+    with generation.IndexLock(root), ExitStack() as held:
         found = scan(settings.documents)
         sources = found.files
         if not sources:
@@ -156,6 +157,7 @@ def build_index(
                     store=quick.store.kind,
                     store_params=dict(quick.store.params),
                 )
+        lease = held.enter_context(writer_lease(settings, root))  # only writers pay for the engine's lease
         previous = load_quietly(root)
         before = previous.manifest if previous is not None else None
         reason = rebuild_reason(before, settings, full)
@@ -218,7 +220,8 @@ def build_index(
             versions=versions(),
         )
         reuse = previous.index if previous is not None and reason is None else None
-        name = generation.write(root, manifest, passages, new_vectors, backend_of(settings), reuse)
+        name = generation.write(root, manifest, passages, new_vectors, backend_of(settings), reuse,
+                                before_commit=lease.assert_held if lease is not None else None)
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.
         fast = ensure_export(embedder, say) is not None

@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -99,11 +99,14 @@ def write(
     vectors: np.ndarray,
     backend: Backend,
     previous: SearchIndex | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> str:
     """Write a complete generation, fsync it, and commit it as CURRENT. Returns its name.
 
     `manifest` is completed here with the generation's name, the backend's
-    kind and parameters, and the checksum of every file.
+    kind and parameters, and the checksum of every file. `before_commit` may
+    raise to stop the commit (a writer that lost its lease), leaving the
+    previous generation served and this one a leftover the next build removes.
     """
     root = Path(root)
     name = f"{PREFIX}{max([number(p.name) for p in generations(root)] + [0]) + 1:06d}"
@@ -120,6 +123,8 @@ def write(
     for folder in sorted({(tmp / f).parent for f in written.files}, reverse=True):
         fsync(folder)
     fsync(tmp)
+    if before_commit is not None:
+        before_commit()
     os.replace(tmp, root / name)
     fsync(root)
     commit(root, name)

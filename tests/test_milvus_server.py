@@ -146,3 +146,31 @@ def test_sigkill_during_updates_on_a_server_leaves_the_previous_generation_serve
     assert sum(not r.finished for r in results) >= 1
     bad = [r for r in results if not (r.verify_ok and r.answered)]
     assert not bad, bad
+
+
+@pytest.mark.slow
+def test_a_build_waits_for_another_machines_lease_on_the_server(tmp_path, server, embedder):
+    """Two builders sharing one index folder over a network file system cannot trust flock;
+    the lease row in the engine still lets one write at a time, and the loser changes nothing."""
+    import qa
+    from qa.backends.milvus import MilvusBackend, namespace_of
+    from qa.backends.milvus_lock import MilvusLock
+    from qa.current import current_name
+
+    index = tmp_path / "index"
+    settings = qa.Settings(documents=SAMPLES, index=index, backend="milvus", uri=server)
+    qa.build_index(settings, embedder=embedder)
+    served = current_name(index)
+    docs = tmp_path / "documents"
+    shutil.copytree(SAMPLES, docs)
+    (docs / "okapi.txt").write_text(OKAPI, encoding="utf-8")
+    other = MilvusBackend(server)  # "another machine": its own client, its own lease token
+    try:
+        with MilvusLock(other.client, f"index_{namespace_of(index)}", ttl_s=60):
+            with pytest.raises(qa.errors.IndexLocked, match="held by pid"):
+                qa.build_index(qa.Settings(documents=docs, index=index, backend="milvus", uri=server), embedder=embedder)
+            assert current_name(index) == served
+        report = qa.build_index(qa.Settings(documents=docs, index=index, backend="milvus", uri=server), embedder=embedder)
+        assert report.added == ("okapi.txt",) and current_name(index) != served
+    finally:
+        other.close()

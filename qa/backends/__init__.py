@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+import threading
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, ContextManager, Iterator, Mapping
 
-from .base import Backend, SearchIndex, Written
+from .base import SERVER_SCHEMES, Backend, SearchIndex, Written
+
+_readers: dict[str, Backend] = {}
+_readers_lock = threading.Lock()
 
 
 def backend_for(kind: str, params: Mapping[str, Any] | None = None) -> Backend:
@@ -17,7 +23,16 @@ def backend_for(kind: str, params: Mapping[str, Any] | None = None) -> Backend:
 
         return FaissBackend()
     if kind == "milvus":
-        return milvus_backend((params or {}).get("uri"))
+        uri = (params or {}).get("uri")
+        if uri and uri.startswith(SERVER_SCHEMES):
+            # One client per server for every generation this process reads: a
+            # page reloading on each update would otherwise leave a connection
+            # open per generation (old indexes may still be answering, so none is closed).
+            with _readers_lock:
+                if uri not in _readers:
+                    _readers[uri] = milvus_backend(uri)
+                return _readers[uri]
+        return milvus_backend(uri)
     raise IndexCorrupt(f"the index was written by the unknown backend {kind!r}; rebuild it with: qa index --full")
 
 
@@ -45,4 +60,29 @@ def backend_of(settings) -> Backend:
     return FaissBackend()
 
 
-__all__ = ["Backend", "SearchIndex", "Written", "backend_for", "backend_of", "milvus_backend"]
+def writer_lease(settings, root: Path) -> ContextManager:
+    """Held by a build beside the index folder's flock: on a Milvus server, the engine's lease row too.
+
+    Builders on several machines may share one index folder over a network
+    file system, where flock is not to be trusted; the lease in the engine
+    itself still lets one of them write at a time. Elsewhere the flock is exact.
+    """
+    uri = settings.uri or ""
+    if settings.backend != "milvus" or not uri.startswith(SERVER_SCHEMES):
+        return nullcontext(None)
+    return _lease(uri, root)
+
+
+@contextmanager
+def _lease(uri: str, root: Path) -> Iterator[Any]:
+    from .milvus import namespace_of
+
+    backend = milvus_backend(uri)
+    try:
+        with backend.lock(f"index_{namespace_of(Path(root).resolve())}") as held:
+            yield held
+    finally:
+        backend.close()
+
+
+__all__ = ["Backend", "SearchIndex", "Written", "backend_for", "backend_of", "milvus_backend", "writer_lease"]

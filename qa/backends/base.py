@@ -17,6 +17,11 @@ import numpy as np
 from ..chunking import Passage
 
 
+# A URI with one of these names a server (many processes, many machines);
+# anything else is a local file (Milvus Lite: one process at a time).
+SERVER_SCHEMES = ("http://", "https://", "tcp://", "grpc://", "unix:")
+
+
 @dataclass(frozen=True)
 class Written:
     """What a backend wrote: its kind and parameters (kept in the manifest) and

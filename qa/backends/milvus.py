@@ -28,7 +28,7 @@ import numpy as np
 from ..chunking import Passage
 from ..errors import IndexCorrupt, IndexLocked, IndexNotFound
 from ..lexical import B, K1, keyword_text, tokenize
-from .base import Written
+from .base import SERVER_SCHEMES, Written
 from .milvus_index import KIND, MilvusIndex
 from .milvus_lock import MilvusLock
 
@@ -90,7 +90,7 @@ class MilvusBackend:
     def __init__(self, uri: str, token: str | None = None, analyzer: str = "qa"):
         if analyzer not in ("qa", "milvus"):
             raise ValueError("analyzer must be 'qa' (qa.lexical tokens) or 'milvus' (Milvus's own analyzer)")
-        self.lite = not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+        self.lite = not uri.startswith(SERVER_SCHEMES)
         self.uri = str(Path(uri).resolve()) if self.lite else uri
         if self.lite and not self.uri.endswith(".db"):
             raise ValueError(f"A Milvus Lite URI must end in .db (pymilvus's rule), not {uri!r}")
