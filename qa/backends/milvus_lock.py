@@ -22,6 +22,7 @@ wait `settle_s`, re-check. Honest limits:
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -36,6 +37,25 @@ LOCK_COLLECTION = "qa_lock"
 
 def describe_self() -> str:
     return f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}"
+
+
+def dead_here(holder: str) -> bool:
+    """The holder (as `describe_self` wrote it) is a process on this machine that no longer runs.
+
+    A writer killed with -9 cannot delete its lease row; waiting out the lease
+    would block the next update for `ttl_s`. On the same machine the kernel
+    can say the holder is gone, so the lease is taken over at once.
+    """
+    m = re.match(r"pid (\d+) on (\S+) since ", holder)
+    if m is None or m.group(2) != socket.gethostname():
+        return False
+    try:
+        os.kill(int(m.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
 
 
 def _quote(s: str) -> str:
@@ -111,7 +131,7 @@ class MilvusLock:
     def _lease(self) -> None:
         self._ensure_collection()
         row = self._row()
-        if row is not None and row["token"] != self.token and row["expires"] > time.time():
+        if row is not None and row["token"] != self.token and row["expires"] > time.time() and not dead_here(row["holder"]):
             raise self._refuse(row)
         self._write()
         # A racer that read the free lock at the same moment writes within this wait;
