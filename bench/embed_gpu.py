@@ -92,21 +92,25 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     for threads in sorted({1, cores}):
         torch.set_num_threads(threads)
-        took, _ = timed(lambda t: cpu.encode(t, batch_size=16), texts[: args.cpu_n], max(1, args.rounds - 1))
+        took, on_cpu = timed(lambda t: cpu.encode(t, batch_size=16), texts[: args.cpu_n], max(1, args.rounds - 1))
         rows.append(dict(device=f"CPU, {threads} thread(s)", batch=16, passages=args.cpu_n, seconds=round(took, 3),
                          passages_per_s=round(args.cpu_n / took, 1), tokens_per_s=round(sum(counts[: args.cpu_n]) / took),
                          per_core=round(args.cpu_n / took / threads, 1)))
+    if reference is not None:  # the same texts on the GPU (fp32) and the CPU: does the device change the vectors?
+        m = min(len(on_cpu), len(reference))
+        rows[0]["lowest_cosine_vs_cpu"] = round(float(np.min(np.sum(on_cpu[:m] * reference[:m], axis=1))), 5)
     result = dict(date=dt.datetime.now().isoformat(timespec="seconds"), machine=platform.platform(),
                   cpus=cores, cpu=cpu_name(), torch=torch.__version__, mean_tokens=round(tokens_of or 0, 1), rows=rows)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     print(f"{result['date']} · {result['cpu']} ({cores} CPUs) · torch {result['torch']} · "
           f"mean {result['mean_tokens']} tokens per passage")
-    print("| device | batch | passages | seconds | passages/s | tokens/s | per core | lowest cosine vs fp32 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| device | batch | passages | seconds | passages/s | tokens/s | per core | lowest cosine vs fp32 | vs CPU |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['device']} | {r['batch']} | {r['passages']} | {r['seconds']} | {r['passages_per_s']:,} | "
-              f"{r.get('tokens_per_s', '')} | {r.get('per_core', '')} | {r.get('lowest_cosine_vs_fp32', '')} |")
+              f"{r.get('tokens_per_s', '')} | {r.get('per_core', '')} | {r.get('lowest_cosine_vs_fp32', '')} | "
+              f"{r.get('lowest_cosine_vs_cpu', '')} |")
     return 0
 
 
