@@ -194,8 +194,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         request = viewer.parse_request(raw)
         if request is None:
             return gr.update(visible=True), "<p>That citation could not be read.</p>", gr.update(value=None, visible=False)
-        known = documents()
-        path = viewer.locate(settings.documents, request.document, known)
+        path = viewer.locate(settings.documents, request.document, known := documents())
         download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else gr.update(value=None, visible=False)
         return gr.update(visible=True), viewer.view(settings.documents, request, known), download
 
@@ -255,7 +254,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
         tries.click(lambda sample: sample[0] if sample else gr.skip(), [tries], [box], **private)
-        fresh.click(lambda: ([], [], dict(library.EMPTY_CONVERSATION)), outputs=[chat, asked, saved], **private)
+        for trigger in (fresh.click, chat.clear):  # the chat's own bin clears the stored copy too
+            trigger(lambda: ([], [], dict(library.EMPTY_CONVERSATION)), outputs=[chat, asked, saved], **private)
         listed = [seen, listing, only, doomed, tries, info]
         add.click(upload, [files, find, only], [added, files, *listed], concurrency_limit=1, **private)
         find.change(lambda q: library.list_html(corpus()[1], q), [find], [listing], **private)
