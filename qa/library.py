@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 from .errors import InvalidArgument
 from .readers import registration
-from .web import md_name
+from .web import md_name, printable
 
 # What the browser keeps of a conversation: the last turns only, so
 # localStorage (about 5 MB per site) never fills and a reload stays quick.
@@ -154,7 +154,7 @@ def plain_messages(history: object) -> list[dict]:
             texts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
             content = "".join(t for t in texts if isinstance(t, str))
         if isinstance(content, str) and content:
-            out.append({"role": m["role"], "content": content})
+            out.append({"role": m["role"], "content": printable(content)})
     return out
 
 
@@ -167,7 +167,9 @@ def kept(history: object, asked: object) -> dict:
 
 
 def questions(asked: object) -> list[str]:
-    return [q for q in (asked if isinstance(asked, list) else []) if isinstance(q, str)][-KEPT_QUESTIONS:]
+    """The last questions, as text JSON can carry: a lone surrogate typed into the box would make the
+    stored conversation unserialisable, and the whole reply with it."""
+    return [printable(q) for q in (asked if isinstance(asked, list) else []) if isinstance(q, str)][-KEPT_QUESTIONS:]
 
 
 def restored(saved: object) -> tuple[list[dict], list[str], str]:

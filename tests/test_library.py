@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -80,3 +81,6 @@ def test_the_stored_conversation_is_checked_and_bounded():
     kept = library.kept(long, [f"q{i}" for i in range(10)])
     assert sum(len(m["content"]) for m in kept["chat"]) <= library.KEPT_CHARS
     assert kept["chat"][0]["role"] == "user" and len(kept["asked"]) == library.KEPT_QUESTIONS
+    # A lone surrogate (typed into the box) would make the stored value unserialisable.
+    odd = library.kept([{"role": "user", "content": "a\ud800b"}], ["Who \ud800?"])
+    assert json.dumps(odd, ensure_ascii=False).encode("utf-8")
