@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import os
 import sys
 import threading
@@ -25,11 +24,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
-from qa import viewer  # noqa: E402
-from qa.chat import add_files, example_questions, render_answer, status_words  # noqa: E402
+from qa import library, viewer  # noqa: E402
+from qa.chat import add_files, error_reply, example_questions, render_answer, status_words, unexpected  # noqa: E402
 from qa.readers import supported_suffixes  # noqa: E402
 from qa.search import MAX_QUESTION_CHARS  # noqa: E402
-from qa.serving import guarded_app, index_in_child, prepare, serve  # noqa: E402
+from qa.serving import guarded_app, page_script, prepare, serve, update_report  # noqa: E402
 from qa.web import Admission, allowed_hosts, checked_question, md_name, printable, whole_k  # noqa: E402
 
 # Questions answered at once, and the longest a question may expect to wait
@@ -58,9 +57,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
     the page shows progress."""
     state: dict = {"searcher": None, "building": None}
     admission = admission or Admission(QUESTION_SLOTS, MAX_WAIT)
-    build_lock = threading.Lock()
-
-    opening = threading.Lock()
+    build_lock, opening = threading.Lock(), threading.Lock()
 
     def searcher() -> qa.Searcher:
         # While an update runs, the open index keeps answering (a new
@@ -94,10 +91,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         return f"{building}<br>{line}" if building else line
 
     def documents() -> list[str]:
-        try:
-            return searcher().documents()
-        except qa.QAError:
-            return []
+        return [r.id for r in corpus()[1]]
 
     def answer(question: object, k: object, only: list[str] | None = None, asked: list[str] = ()) -> qa.Answer:
         """One question, checked here (the API takes any JSON), answered within the admission bound."""
@@ -107,10 +101,10 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
             return searcher().ask(question, k=k, documents=only or None, history=list(asked or ())[-4:])
 
     def respond(message: str, history: list, asked: list, k: int, only: list[str] | None, progress=gr.Progress()):
-        history = list(history or [])
+        history = library.plain_messages(history)
         if not isinstance(message, str) or not message.strip():
             gr.Warning("Type a question first.")
-            return history, asked, message
+            return history, asked, message, gr.skip()
         history.append({"role": "user", "content": html.escape(printable(message[:MAX_QUESTION_CHARS]))})
         waited = time.monotonic()
         while state["searcher"] is None and state["building"] and time.monotonic() - waited < FIRST_BUILD_WAIT:
@@ -119,13 +113,14 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         try:
             result = answer(message, k, only, asked)
             reply = render_answer(result, settings.documents)
-            asked = [*list(asked or [])[-3:], message]
+            asked = [*library.questions(asked)[1 - library.KEPT_QUESTIONS:], message]
         except qa.QAError as exc:
-            reply = _error_reply(str(exc))
+            reply = error_reply(str(exc))
         except Exception as exc:  # never a traceback on the page; the terminal gets it
-            reply = _error_reply(_unexpected(exc))
+            reply = error_reply(unexpected(exc))
         history.append({"role": "assistant", "content": reply})
-        return history, asked, ""
+        # The browser keeps the conversation (BrowserState), so a reload shows it again.
+        return history, asked, "", library.kept(history, asked)
 
     def ask(question: str, k: int = 5) -> dict:
         """The same structured result as `qa ask --json`."""
@@ -134,53 +129,79 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         except qa.QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception as exc:
-            raise gr.Error(_unexpected(exc), print_exception=False) from None
+            raise gr.Error(unexpected(exc), print_exception=False) from None
 
-    def upload(files: list[str] | None, progress=gr.Progress()):
+    def update(reason: str) -> list[str]:
+        """The index follows the documents folder after the page changed it (upload or removal)."""
+        state["building"] = reason
+        try:
+            with build_lock:
+                return update_report(settings)
+        except qa.QAError as exc:
+            return [f"⚠️ {html.escape(str(exc))}"]
+        finally:
+            state["building"] = None
+
+    def corpus() -> tuple[str | None, list[library.Row]]:
+        try:
+            info = searcher().info()
+        except qa.QAError:
+            return None, []
+        return info.generation, library.rows(settings.documents, info.documents)
+
+    def refresh(query: str = "", chosen: list[str] | None = None, seen: str | None = "?"):
+        """Everything that shows the corpus: list, filter, remove choices, examples, status. Skipped while the
+        served generation is still `seen` (the 2 s tick), so an open list is not redrawn under the pointer."""
+        generation, listed = corpus()
+        if generation == seen:
+            return (gr.skip(),) * 6
+        ids, pairs = {r.id for r in listed}, library.choices(listed)
+        samples = [[q] for q in example_questions(settings.documents, [r.title for r in listed])]
+        return (generation, library.list_html(listed, query),
+                gr.update(choices=pairs, value=[c for c in (chosen or []) if c in ids]),
+                gr.update(choices=pairs, value=None), gr.Dataset(samples=samples, visible=bool(samples)), status())
+
+    def upload(files: list[str] | None, query: str, chosen: list[str] | None, progress=gr.Progress()):
         if not files:
-            return "Choose one or more files first.", gr.update(), status()
+            return "Choose one or more files first.", gr.skip(), *refresh(query, chosen)
         progress(0.1, desc="Saving files")
         results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files])
-        lines = [
-            f"✅ added `{md_name(r.name)}`" if r.ok else f"❌ `{md_name(r.original)}`: {html.escape(r.error)}"
-            for r in results
-        ]
+        lines = library.upload_lines(results)
         if any(r.ok for r in results):
             progress(0.3, desc="Updating the index")
-            state["building"] = "adding the uploaded files"
-            try:
-                with build_lock:
-                    report = index_in_child(settings, json_report=True)
-                lines.append(
-                    f"Index updated: {len(report['added'])} added, {len(report['changed'])} changed, "
-                    f"{len(report['removed'])} removed; {report['embedded']} passages embedded in {report['seconds']:.1f} s."
-                )
-                lines += [f"skipped `{md_name(s['document'])}`: {html.escape(s['reason'])}" for s in report["skipped"]]
-            except qa.QAError as exc:
-                lines.append(f"⚠️ {html.escape(str(exc))}")
-            finally:
-                state["building"] = None
-        return "\n\n".join(lines), gr.update(choices=documents()), status()
+            lines += update("adding the uploaded files")
+        # The file box is emptied: a second click would otherwise re-send the same files as duplicates.
+        return "\n\n".join(lines), None, *refresh(query, chosen)
 
-    try:
-        titles = [d.title for d in searcher().info().documents]
-    except qa.QAError:
-        titles = []
-    examples = example_questions(settings.documents, titles)
+    def confirm_removal(document: str | None):
+        question = library.confirmation(corpus()[1], document)
+        if question is None:
+            return gr.update(visible=False), "", None, "Choose a document to remove first."
+        return gr.update(visible=True), question, document, ""
+
+    def remove(document: str | None, query: str, chosen: list[str] | None, progress=gr.Progress()):
+        try:
+            gone = library.remove(settings.documents, document, documents())
+        except qa.QAError as exc:
+            return gr.update(visible=False), None, f"⚠️ {html.escape(str(exc))}", *refresh(query, chosen)
+        progress(0.3, desc="Updating the index")
+        lines = [f"🗑️ removed `{md_name(gone)}`", *update("removing a document")]
+        return gr.update(visible=False), None, "\n\n".join(lines), *refresh(query, chosen)
+
+    examples = example_questions(settings.documents, [r.title for r in corpus()[1]])
 
     def open_source(raw: str):
         request = viewer.parse_request(raw)
         if request is None:
             return gr.update(visible=True), "<p>That citation could not be read.</p>", gr.update(value=None, visible=False)
-        known = documents()
-        path = viewer.locate(settings.documents, request.document, known)
+        path = viewer.locate(settings.documents, request.document, known := documents())
         download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else gr.update(value=None, visible=False)
         return gr.update(visible=True), viewer.view(settings.documents, request, known), download
 
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
         gr.Markdown("## Ask the documents\nAnswers are passages quoted from your documents, each with file and line numbers.")
         info = gr.Markdown(status, elem_id="index-status")
-        gr.Timer(2.0).tick(status, outputs=info, api_visibility="private")
+        seen = gr.State(None)  # the generation this page last listed; the tick redraws the lists when it changes
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=True, autoscroll=False,
@@ -189,16 +210,29 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
                     box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=8, elem_id="question",
                                      autofocus=True, max_length=MAX_QUESTION_CHARS)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                if examples:
-                    gr.Examples(examples, inputs=box, label="Try")
+                tries = gr.Dataset(components=[box], samples=[[q] for q in examples], label="Try", visible=bool(examples),
+                                   elem_id="examples")
+                fresh = gr.Button("New conversation", size="sm", elem_id="new-conversation")
                 with gr.Accordion("Options", open=False):
                     k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to show (k)")
-                    only = gr.Dropdown(choices=documents(), multiselect=True, label="Only these documents (empty: all)", elem_id="only")
+                with gr.Accordion("Documents", open=False, elem_id="documents"):
+                    find = gr.Textbox(placeholder="Search titles and file names", show_label=False, elem_id="doc-search")
+                    listing = gr.HTML(elem_id="doc-list")
+                    only = gr.Dropdown(multiselect=True, label="Ask only these documents (empty: all)", elem_id="only")
+                    with gr.Row():
+                        doomed = gr.Dropdown(label="Remove a document", elem_id="remove-choice", scale=3, min_width=200)
+                        ask_remove = gr.Button("Remove…", variant="stop", elem_id="remove", scale=1, min_width=90)
+                    with gr.Group(visible=False, elem_id="remove-confirm") as confirm:
+                        confirm_text = gr.Markdown(elem_id="remove-question")
+                        with gr.Row():
+                            yes = gr.Button("Yes, delete the file", variant="stop", elem_id="remove-yes")
+                            no = gr.Button("Cancel", elem_id="remove-no")
+                    removed = gr.Markdown(elem_id="remove-status")
+                    pending = gr.State(None)  # the id being confirmed, from the server's own list
                 with gr.Accordion("Add texts", open=False):
-                    types = ", ".join(supported_suffixes())
                     # No `file_types` filter: Gradio would refuse the whole batch, or the
                     # browser drop a file silently; add_files says for each file why not.
-                    files = gr.File(file_count="multiple", label=f"Upload {types} files", elem_id="upload")
+                    files = gr.File(file_count="multiple", label=f"Upload {', '.join(supported_suffixes())} files", elem_id="upload")
                     add = gr.Button("Add to documents and update the index", elem_id="add")
                     added = gr.Markdown(elem_id="upload-status")
             with gr.Column(scale=2, min_width=340, visible=False, elem_id="doc-panel") as panel:
@@ -207,40 +241,36 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
                     download = gr.DownloadButton("Download original", visible=False, elem_id="doc-download", size="sm", scale=0)
                     close = gr.Button("Close (Esc)", size="sm", elem_id="doc-close", scale=0)
                 doc_view = gr.HTML(elem_id="doc-view")
+        private = dict(api_visibility="private")
         cite_request = gr.Textbox(visible="hidden", elem_id="cite-request")
         cite_open = gr.Button(visible="hidden", elem_id="cite-open")
-        cite_open.click(open_source, [cite_request], [panel, doc_view, download], js="(x) => window.__qaCite || ''",
-                        api_visibility="private")
-        close.click(lambda: gr.update(visible=False), outputs=panel, api_visibility="private")
+        cite_open.click(open_source, [cite_request], [panel, doc_view, download], js="(x) => window.__qaCite || ''", **private)
+        close.click(lambda: gr.update(visible=False), outputs=panel, **private)
         asked = gr.State([])  # this conversation's questions, so a follow-up can lean on them
+        # The conversation kept in this browser's storage (a fixed key, so a restart overwrites rather than piles up).
+        saved = gr.BrowserState(library.EMPTY_CONVERSATION, storage_key="qa-conversation")
+        restored = gr.Textbox(visible="hidden", elem_id="restored")  # "N messages" once the stored chat is back
         questions = dict(concurrency_limit=QUESTION_EVENTS, concurrency_id="questions")
-        box.submit(respond, [box, chat, asked, k, only], [chat, asked, box], api_visibility="private", **questions)
-        send.click(respond, [box, chat, asked, k, only], [chat, asked, box], api_visibility="private", **questions)
-        add.click(upload, [files], [added, only, info], api_visibility="private", concurrency_limit=1)
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
+        tries.click(lambda sample: sample[0] if sample else gr.skip(), [tries], [box], **private)
+        for trigger in (fresh.click, chat.clear):  # the chat's own bin clears the stored copy too
+            trigger(lambda: ([], [], dict(library.EMPTY_CONVERSATION)), outputs=[chat, asked, saved], **private)
+        listed = [seen, listing, only, doomed, tries, info]
+        add.click(upload, [files, find, only], [added, files, *listed], concurrency_limit=1, **private)
+        find.change(lambda q: library.list_html(corpus()[1], q), [find], [listing], **private)
+        ask_remove.click(confirm_removal, [doomed], [confirm, confirm_text, pending, removed], **private)
+        no.click(lambda: (gr.update(visible=False), None), outputs=[confirm, pending], **private)
+        yes.click(remove, [pending, find, only], [confirm, pending, removed, *listed], concurrency_limit=1, **private)
+        gr.Timer(2.0).tick(lambda q, c, g: refresh(q, c, g)[:-1] + (status(),), [find, only, seen], listed, **private)
         gr.api(ask, api_name="ask", **questions)
-        demo.load(lambda: gr.update(choices=documents()), outputs=only, api_visibility="private")
-        demo.load(None, js=page_script(), api_visibility="private")
+        demo.load(refresh, [find, only], listed, **private)
+        demo.load(library.restored, [saved], [chat, asked, restored], **private)
+        demo.load(None, js=page_script(WEB), **private)
     demo.state_session_capacity = SESSIONS_KEPT
     if update_on_start:
         threading.Thread(target=update_index, name="index-update", daemon=True).start()
     return demo
-
-
-def page_script() -> str:
-    """web/page.js with web/page.css inlined, as the function Gradio runs on load."""
-    css = (WEB / "page.css").read_text(encoding="utf-8")
-    return "() => {\nconst QA_CSS = " + json.dumps(css) + ";\n" + (WEB / "page.js").read_text(encoding="utf-8") + "\n}"
-
-
-def _error_reply(message: str) -> str:
-    return f'<div class="qa-answer qa-error" role="alert"><p class="qa-best">⚠️ {html.escape(message)}</p></div>'
-
-
-def _unexpected(exc: Exception) -> str:
-    import traceback
-
-    traceback.print_exception(exc)
-    return "Something went wrong on the server while answering; the terminal running the page has the details."
 
 
 def main(argv: list[str] | None = None) -> int:

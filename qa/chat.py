@@ -118,6 +118,8 @@ def render_answer(answer: Answer, documents: Path | None = None) -> str:
         out.append('<p class="qa-best qa-none"><strong>Not found: the documents do not seem to answer this question.</strong></p>')
     out.append(f'<p class="qa-tools"><a class="qa-copy" role="button" href="#qa-copy">Copy answer</a>'
                f'<span class="qa-plain">{escape(plain_text(answer))}</span></p>')
+    if answer.interpreted_as:  # a follow-up: say what was searched, so a wrong reading is visible
+        out.append(f'<p class="qa-searched"><small>Searched as: {escape(answer.interpreted_as)}</small></p>')
     for notice in answer.notices:
         out.append(f"<p><em>Note: {escape(notice)}</em></p>")
     if answer.answer is not None:
@@ -145,6 +147,19 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
         out.append(f"<p><small>Surrounding text in the file</small></p><pre>{escape(context)}</pre>")
     out.append("</details></div>")
     return "".join(out)
+
+
+def error_reply(message: str) -> str:
+    """A chat reply saying what went wrong, in words (announced to screen readers as an alert)."""
+    return f'<div class="qa-answer qa-error" role="alert"><p class="qa-best">⚠️ {escape(message)}</p></div>'
+
+
+def unexpected(exc: Exception) -> str:
+    """The page's words for a bug: never a traceback on the page; the terminal running it gets one."""
+    import traceback
+
+    traceback.print_exception(exc)
+    return "Something went wrong on the server while answering; the terminal running the page has the details."
 
 
 # Adding texts ------------------------------------------------------------------

@@ -8,6 +8,7 @@ Runtime and stays small. Gradio and uvicorn are imported here, never by
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .errors import QAError
 from .settings import Settings
-from .web import Guard
+from .web import Guard, md_name
 
 
 def index_in_child(settings: Settings, json_report: bool = False, log=None) -> dict | None:
@@ -56,6 +57,18 @@ def index_in_child(settings: Settings, json_report: bool = False, log=None) -> d
     return None
 
 
+def update_report(settings: Settings) -> list[str]:
+    """An incremental update (a child `qa index`) after the page changed the documents folder, in words.
+
+    The page's uploads and removals both end here, so the index follows the
+    folder the same way whichever changed it. A `QAError` is the caller's to show.
+    """
+    report = index_in_child(settings, json_report=True)
+    lines = [f"Index updated: {len(report['added'])} added, {len(report['changed'])} changed, "
+             f"{len(report['removed'])} removed; {report['embedded']} passages embedded in {report['seconds']:.1f} s."]
+    return lines + [f"skipped `{md_name(s['document'])}`: {html.escape(s['reason'])}" for s in report["skipped"]]
+
+
 def _relay(stream, lines: list[str], log, echo: bool) -> None:
     """Copy the child's stderr to ours (progress bars included) and hand each line to `log`."""
     pending = b""
@@ -80,6 +93,12 @@ def prepare(settings: Settings, log=print) -> None:
         index_in_child(settings, log=log)
     except QAError as exc:
         print(f"warning: {exc} The page stays up; you can add texts from it.", file=sys.stderr)
+
+
+def page_script(web: Path) -> str:
+    """`web`/page.js with `web`/page.css inlined, as the function Gradio runs on load (Gradio 6 takes css only at launch)."""
+    css = (web / "page.css").read_text(encoding="utf-8")
+    return "() => {\nconst QA_CSS = " + json.dumps(css) + ";\n" + (web / "page.js").read_text(encoding="utf-8") + "\n}"
 
 
 def guarded_app(demo, hosts: frozenset[str]):

@@ -267,18 +267,6 @@ def test_copy_gives_plain_text_with_the_citation(browser, server):
         page.context.close()
 
 
-def test_dark_screenshots(browser, server):
-    for size in SIZES:
-        page = _open(browser, server, size, dark=True)
-        try:
-            _ask(page, QUESTIONS["answered"])
-            page.wait_for_timeout(500)
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"answer-dark-{size}.png"))
-        finally:
-            page.context.close()
-
-
 def test_hostile_document_opens_as_text(browser, server):
     page = _open(browser, server, "desktop")
     try:
