@@ -7,7 +7,6 @@ questions are answered with ONNX Runtime.
 
 from __future__ import annotations
 
-import argparse
 import html
 import os
 import sys
@@ -28,7 +27,7 @@ from qa import library, viewer  # noqa: E402
 from qa.chat import add_files, error_reply, example_questions, render_answer, status_words, unexpected  # noqa: E402
 from qa.readers import supported_suffixes  # noqa: E402
 from qa.search import MAX_QUESTION_CHARS  # noqa: E402
-from qa.serving import guarded_app, page_script, prepare, serve, update_report  # noqa: E402
+from qa.serving import arguments, guarded_app, page_script, prepare, serve, update_report  # noqa: E402
 from qa.web import Admission, allowed_hosts, checked_question, md_name, printable, whole_k  # noqa: E402
 
 # Questions answered at once, and the longest a question may expect to wait
@@ -57,7 +56,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
     the page shows progress."""
     state: dict = {"searcher": None, "building": None}
     admission = admission or Admission(QUESTION_SLOTS, MAX_WAIT)
-    build_lock, opening = threading.Lock(), threading.Lock()
+    build_lock, opening, withdrawn = threading.Lock(), threading.Lock(), library.Withdrawn()
 
     def searcher() -> qa.Searcher:
         # While an update runs, the open index keeps answering (a new
@@ -98,7 +97,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         question = checked_question(question)
         k = whole_k(k)
         with admission.slot():
-            return searcher().ask(question, k=k, documents=only or None, history=list(asked or ())[-4:])
+            return searcher().ask(question, k=k, documents=withdrawn.filter(only, documents), history=list(asked or ())[-4:])
 
     def respond(message: str, history: list, asked: list, k: int, only: list[str] | None, progress=gr.Progress()):
         history = library.plain_messages(history)
@@ -180,12 +179,13 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         return gr.update(visible=True), question, document, ""
 
     def remove(document: str | None, query: str, chosen: list[str] | None, progress=gr.Progress()):
-        try:
-            gone = library.remove(settings.documents, document, documents())
-        except qa.QAError as exc:
-            return gr.update(visible=False), None, f"⚠️ {html.escape(str(exc))}", *refresh(query, chosen)
-        progress(0.3, desc="Updating the index")
-        lines = [f"🗑️ removed `{md_name(gone)}`", *update("removing a document")]
+        with withdrawn.holding(document):  # not cited from now on, though the update below takes a while
+            try:
+                gone = library.remove(settings.documents, document, documents())
+            except qa.QAError as exc:
+                return gr.update(visible=False), None, f"⚠️ {html.escape(str(exc))}", *refresh(query, chosen)
+            progress(0.3, desc="Updating the index")
+            lines = [f"🗑️ removed `{md_name(gone)}`", *update("removing a document")]
         return gr.update(visible=False), None, "\n\n".join(lines), *refresh(query, chosen)
 
     examples = example_questions(settings.documents, [r.title for r in corpus()[1]])
@@ -247,8 +247,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         cite_open.click(open_source, [cite_request], [panel, doc_view, download], js="(x) => window.__qaCite || ''", **private)
         close.click(lambda: gr.update(visible=False), outputs=panel, **private)
         asked = gr.State([])  # this conversation's questions, so a follow-up can lean on them
-        # The conversation kept in this browser's storage (a fixed key, so a restart overwrites rather than piles up).
-        saved = gr.BrowserState(library.EMPTY_CONVERSATION, storage_key="qa-conversation")
+        # The conversation kept in this browser's storage (a fixed key and a secret kept with the index: restarts keep it).
+        saved = gr.BrowserState(library.EMPTY_CONVERSATION, storage_key="qa-conversation", secret=library.browser_secret(settings.index))
         restored = gr.Textbox(visible="hidden", elem_id="restored")  # "N messages" once the stored chat is back
         questions = dict(concurrency_limit=QUESTION_EVENTS, concurrency_id="questions")
         for trigger in (box.submit, send.click):
@@ -274,26 +274,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Ask questions of a folder of documents in the browser.")
-    parser.add_argument("--documents", default="documents")
-    parser.add_argument("--index", default="index")
-    parser.add_argument("--model", default=qa.DEFAULT_MODEL)
-    # The page updates the index at start: without these it would update (migrate) a Milvus index to FAISS.
-    parser.add_argument("--backend", choices=["faiss", "milvus"], default=qa.Settings.backend,
-                        help="where the index lives, as for qa index (default: faiss)")
-    parser.add_argument("--uri", help="Milvus: a server URL shared by several app processes (token from QA_MILVUS_TOKEN), or a Lite file")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
-    parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
-                        help="another name the page may be reached by (repeatable); "
-                             "localhost, 127.0.0.1, [::1] and --host are always allowed")
-    parser.add_argument("--question-slots", type=int, default=QUESTION_SLOTS, metavar="N",
-                        help=f"questions answered at once (default: {QUESTION_SLOTS})")
-    parser.add_argument("--max-wait", type=float, default=MAX_WAIT, metavar="SECONDS",
-                        help=f"longest expected wait before a question is refused as busy (default: {MAX_WAIT:g})")
-    args = parser.parse_args(argv)
-    if args.question_slots < 1 or args.max_wait <= 0:
-        parser.error("--question-slots must be at least 1 and --max-wait positive")
+    args = arguments(argv, QUESTION_SLOTS, MAX_WAIT)
     settings = qa.Settings(documents=Path(args.documents), index=Path(args.index), model=args.model,
                            backend=args.backend, uri=args.uri)
     demo = build_demo(settings, update_on_start=True, admission=Admission(args.question_slots, args.max_wait))

@@ -12,7 +12,8 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InvalidArgument
 from .readers import registration
@@ -184,3 +185,71 @@ def restored(saved: object) -> tuple[list[dict], list[str], str]:
 
 def _esc(text: str) -> str:
     return html.escape(text, quote=True)
+
+
+def browser_secret(index: Path) -> str:
+    """The key the page's stored conversation is sealed with, kept in the index folder.
+
+    Gradio draws a new random key at each start, so a restarted page could no
+    longer read what browsers had stored and every conversation was lost; one
+    kept beside the index (owner-only) lets history survive a restart.
+    """
+    import os
+    import secrets
+
+    path = Path(index) / ".page-secret"
+    try:
+        value = path.read_text(encoding="ascii").strip()
+        if len(value) >= 32:
+            return value
+    except (OSError, UnicodeDecodeError):
+        pass
+    value = secrets.token_urlsafe(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".page-secret.tmp-{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(value + "\n")
+        os.replace(tmp, path)
+    except OSError:  # a read-only index: history then lasts as long as this process
+        pass
+    return value
+
+
+class Withdrawn:
+    """Documents being removed: never cited from the moment removal starts.
+
+    The file is deleted first and the index updated after (seconds, more on a
+    big corpus); questions meanwhile are answered from the served generation,
+    which still holds the document. Filtering it out of those answers closes
+    that window: once removal starts, the document is never cited again.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def holding(self, document: object) -> Iterator[None]:
+        key = str(document)
+        with self._lock:
+            self._ids.add(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._ids.discard(key)
+
+    def filter(self, only: Sequence[str] | None, known: Callable[[], Iterable[str]]) -> list[str] | None:
+        """The `documents` filter for a question: `only` (None: every document) less the withdrawn ones."""
+        with self._lock:
+            gone = set(self._ids)
+        if not gone:
+            return list(only) if only else None
+        keep = [d for d in (only or known()) if d not in gone]
+        if not keep:
+            raise InvalidArgument("The documents chosen for this question have been removed.")
+        return keep

@@ -8,6 +8,7 @@ Runtime and stays small. Gradio and uvicorn are imported here, never by
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
 import os
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from .errors import QAError
-from .settings import Settings
+from .settings import DEFAULT_MODEL, Settings
 from .web import Guard, md_name
 
 
@@ -146,3 +147,28 @@ def serve(app, host: str, port: int) -> int:
         server.should_exit = True
         thread.join(5)
     return 0
+
+
+def arguments(argv: list[str] | None, question_slots: int, max_wait: float) -> argparse.Namespace:
+    """`python app.py`'s options (defaults for the question bound come from app.py, where they are measured)."""
+    parser = argparse.ArgumentParser(description="Ask questions of a folder of documents in the browser.")
+    parser.add_argument("--documents", default="documents")
+    parser.add_argument("--index", default="index")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    # The page updates the index at start: without these it would update (migrate) a Milvus index to FAISS.
+    parser.add_argument("--backend", choices=["faiss", "milvus"], default=Settings.backend,
+                        help="where the index lives, as for qa index (default: faiss)")
+    parser.add_argument("--uri", help="Milvus: a server URL shared by several app processes (token from QA_MILVUS_TOKEN), or a Lite file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="another name the page may be reached by (repeatable); "
+                             "localhost, 127.0.0.1, [::1] and --host are always allowed")
+    parser.add_argument("--question-slots", type=int, default=question_slots, metavar="N",
+                        help=f"questions answered at once (default: {question_slots})")
+    parser.add_argument("--max-wait", type=float, default=max_wait, metavar="SECONDS",
+                        help=f"longest expected wait before a question is refused as busy (default: {max_wait:g})")
+    args = parser.parse_args(argv)
+    if args.question_slots < 1 or args.max_wait <= 0:
+        parser.error("--question-slots must be at least 1 and --max-wait positive")
+    return args

@@ -39,6 +39,7 @@ def server(tmp_path_factory, embedder):
     docs = base / "documents"
     shutil.copytree(SAMPLES, docs)
     (docs / "hostile.md").write_text(HOSTILE, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "data" / "files" / "guide.pdf", docs / "guide.pdf")  # made by LibreOffice
     settings = qa.Settings(documents=docs, index=base / "index")
     qa.build_index(settings, embedder=embedder)
     demo = app.build_demo(settings)
@@ -249,6 +250,35 @@ def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
         page.screenshot(path=str(ARTIFACTS / f"source-{size}.png"))
         page.keyboard.press("Escape")
         page.wait_for_selector("#doc-panel", state="hidden", timeout=10_000)
+    finally:
+        page.context.close()
+
+
+def test_clicking_a_pdf_citation_shows_the_page_with_the_span_boxed(browser, server):
+    page = _open(browser, server, "desktop")
+    try:
+        reply = _ask(page, "What is the most common hazard reported by surveyors?")
+        assert "most common hazard" in reply.locator(".qa-best").inner_text()
+        reply.locator(".qa-best .qa-cite").click()
+        page.wait_for_selector("#doc-view .qa-page img", timeout=30_000)
+        image = page.locator("#doc-view .qa-page img")
+        page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=image.element_handle(), timeout=30_000)
+        box = page.locator("#doc-view .qa-page .qa-box.qa-hl")
+        assert box.count() == 1 and box.is_visible()
+        # The box lies on the rendered page, not beside it, and is a line-sized mark, not the whole page.
+        img, mark = image.bounding_box(), box.bounding_box()
+        assert img["x"] <= mark["x"] and mark["x"] + mark["width"] <= img["x"] + img["width"] + 1
+        assert img["y"] <= mark["y"] and mark["y"] + mark["height"] <= img["y"] + img["height"] + 1
+        assert 0 < mark["height"] < img["height"] / 4
+        # The page fits the panel (no sideways scrolling to find the box) and the box is in view.
+        panel = page.locator("#doc-panel").bounding_box()
+        assert panel["x"] - 1 <= img["x"] and img["x"] + img["width"] <= panel["x"] + panel["width"] + 1
+        assert page.locator("#doc-panel").evaluate("el => el.scrollLeft") == 0
+        assert _in_view(page, box)
+        assert "guide.pdf" in page.locator("#doc-view .qa-doc-title").inner_text()
+        assert "hazard" in page.locator("#doc-view").inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "source-pdf-desktop.png"))
     finally:
         page.context.close()
 

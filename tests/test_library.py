@@ -84,3 +84,30 @@ def test_the_stored_conversation_is_checked_and_bounded():
     # A lone surrogate (typed into the box) would make the stored value unserialisable.
     odd = library.kept([{"role": "user", "content": "a\ud800b"}], ["Who \ud800?"])
     assert json.dumps(odd, ensure_ascii=False).encode("utf-8")
+
+
+def test_the_page_secret_is_kept_with_the_index_so_history_survives_a_restart(tmp_path):
+    from qa import library
+
+    first = library.browser_secret(tmp_path / "index")
+    assert len(first) >= 32 and library.browser_secret(tmp_path / "index") == first
+    assert (tmp_path / "index" / ".page-secret").stat().st_mode & 0o077 == 0  # owner-only
+    assert library.browser_secret(tmp_path / "other") != first
+
+
+def test_a_document_being_removed_is_not_cited_while_the_index_catches_up(built):
+    """The file goes first and the index update after: questions in between use the old generation."""
+    import qa
+    from qa import library
+
+    docs, index = built
+    searcher, withdrawn = qa.Searcher(index), library.Withdrawn()
+    known = lambda: [d.id for d in searcher.info().documents]  # noqa: E731
+    question = "Who chairs the Military Chamber of the Supreme Court?"
+    cited = lambda only: {h.citation.document for h in searcher.ask(question, k=5, documents=only).passages}  # noqa: E731
+    assert COURT in cited(withdrawn.filter(None, known))
+    with withdrawn.holding(COURT):
+        assert cited(withdrawn.filter(None, known)) == {UN}
+        with pytest.raises(qa.errors.InvalidArgument, match="removed"):
+            withdrawn.filter([COURT], known)
+    assert withdrawn.filter(None, known) is None and withdrawn.filter([UN], known) == [UN]
