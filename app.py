@@ -163,8 +163,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
     def upload(files: list[str] | None, query: str, chosen: list[str] | None, progress=gr.Progress()):
         if not files:
             return "Choose one or more files first.", gr.skip(), *refresh(query, chosen)
-        progress(0.1, desc="Saving files")
-        results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files])
+        each = lambda i, n, name: progress(0.3 * i / n, desc=f"Checking {name} ({i + 1} of {n})")  # noqa: E731
+        results = add_files(settings.documents, [(Path(f).name, Path(f)) for f in files], each)
         lines = library.upload_lines(results)
         if any(r.ok for r in results):
             progress(0.3, desc="Updating the index")

@@ -191,17 +191,21 @@ def safe_name(original: str) -> str | None:
     return f"{stem[:110]}.{suffix[:10]}"
 
 
-def add_files(documents: Path, files: Iterable[tuple[str, Path]]) -> list[Upload]:
+def add_files(documents: Path, files: Iterable[tuple[str, Path]], each=None) -> list[Upload]:
     """Copy uploaded files (original name, temp path) into `documents`.
 
     Each file passes the same checks as a build (type, size, and its reader
     must extract text from it); refusals say why. Never overwrites and never
-    writes outside `documents`; saved files get normal permissions.
+    writes outside `documents`; saved files get normal permissions. `each(i, n,
+    name)` is called before each file: reading a scanned PDF takes seconds.
     """
     documents = Path(documents)
     documents.mkdir(parents=True, exist_ok=True)
     results = []
-    for original, temp in files:
+    files = list(files)
+    for i, (original, temp) in enumerate(files):
+        if each is not None:
+            each(i, len(files), original)
         name = safe_name(original)
         if name is None:
             results.append(Upload(original, None, "the file name is empty after removing unsafe characters"))

@@ -55,6 +55,7 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
     docs = tmp_path / "documents"
     docs.mkdir()
     (docs / "taken.txt").write_text("already here")
+    told = []
     results = add_files(
         docs,
         [
@@ -65,7 +66,9 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
             _upload(tmp_path, "blob.txt", b"\x00\x01" * 100),
             _upload(tmp_path, "taken.txt", b"Another text."),
         ],
+        lambda i, n, name: told.append((i, n, name)),
     )
+    assert [t[2] for t in told] == [r.original for r in results] and told[-1][:2] == (5, 6)  # progress per file
     by = {r.original: r for r in results}
     assert by["good.md"].ok and (docs / "good.md").read_text().startswith("# New")
     assert by["../../escape.txt"].ok and (docs / "escape.txt").exists()
