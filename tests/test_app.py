@@ -293,6 +293,14 @@ def test_copy_gives_plain_text_with_the_citation(browser, server):
         assert copied == page.evaluate("window.__qaCopied")
         assert "Aziz Seyidov" in copied and f"[1] {COURT}, line" in copied
         assert "<" not in copied and "&" not in copied
+        # What a screen reader gets: the answer's words, never its markup.
+        tree = reply.aria_snapshot()
+        assert "Aziz Seyidov" in tree and "Chairman of Military Chamber" in tree
+        assert "<div" not in tree and "qa-answer" not in tree and "&lt;" not in tree
+        live = page.evaluate("""() => { const a = document.querySelector('#chat .qa-answer');
+            for (let e = a; e; e = e.parentElement) { const l = e.getAttribute('aria-live') || e.getAttribute('role');
+              if (l === 'log' || l === 'polite' || l === 'assertive') return l; } return null; }""")
+        assert live is not None  # inside a live region: the reply is announced when it arrives
     finally:
         page.context.close()
 
