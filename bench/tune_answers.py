@@ -191,8 +191,7 @@ def fit_span(items: list[dict], cache: Path | None = None) -> None:
         print(f"  MIN_PROBABILITY {t:.2f}: spans shown {kept.mean():.3f}, F1 where shown {f1s[kept].mean():.3f}, "
               f"F1 counting withheld as 0 {np.where(kept, f1s, 0).mean():.3f}")
     # What qa/span.py does with these weights (paste them first to see the fitted ones): dev is read, never fitted.
-    before = span.WEIGHTS.copy()
-    span.WEIGHTS[:] = w
+    before, span.WEIGHTS = span.WEIGHTS, w.astype(np.float32)  # also when FEATURES changed since the last paste
     try:
         for split in ("train", "dev"):
             print(f"{split}, gold sentence given (all questions, no span = 0):",
@@ -202,7 +201,7 @@ def fit_span(items: list[dict], cache: Path | None = None) -> None:
             right = np.mean([any(g.lower() in s.lower() for g in gold) for _, s, gold in chosen])
             print(f"dev, sentence as ask chooses it (gold in it {right:.3f}):", span_on_sentences(chosen))
     finally:
-        span.WEIGHTS[:] = before
+        span.WEIGHTS = before
 
 
 # Sentences and confidence: one pass over each tuning set collects everything both fits need ----------

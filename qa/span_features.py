@@ -155,7 +155,24 @@ _PREP = {"date": ("in", "on", "since", "by", "until", "from"), "place": ("in", "
          "thing": ("the", "a", "an", "as", "called", "named"), "other": ("by", "to", "because", "through")}
 _NAMED = re.compile(r"\b(name|called|company|team|group|organi[sz]ation|university|party|network|band)\b", re.I)
 _DOES = re.compile(r"\bwhat (did|does|do|is|was|are|were)\b", re.I)
-_HEAD = re.compile(r"\b(?:what|which|how)\s+(?:\w+\s+)?(\w+)", re.I)
+_WH = re.compile(r"\b(?:what|which)\s+((?:kinds?|types?|sorts?|forms?)\s+of\s+)?", re.I)
+_AUX = frozenset("is are was were do does did has have had can could will would should may might must".split())
+
+
+def _head(question: str) -> str:
+    """The stem of the noun a what/which question names ("What yard line was..." -> "line"), "" when none.
+
+    The wh-phrase runs from "what"/"which" (past "kind of") to the first function word or verb.
+    """
+    m = _WH.search(question)
+    if not m:
+        return ""
+    head = ""
+    for w in WORD.findall(question[m.end() :]):
+        if w.lower() in FUNCTION or w.lower() in _AUX or _VERBISH.match(w):
+            break
+        head = stem(w)
+    return head
 _CALLED = ("called", "named", "as", "known", "termed")
 
 NUMERIC = (
@@ -163,6 +180,7 @@ NUMERIC = (
     "long", "after_anchor", "prep_before", "capital", "in_parens", "comma_after", "head_near", "all_capital",
     "named:name", "verb_question:phrase", "left_q", "right_q", "left_count", "right_count",
     "sentence_start", "position", "has_digit", "called_before", "paren_after", "appositive", "head_inside", "quoted",
+    "left_pair", "right_pair", "left_window", "right_window", "between", "end_punct", "after_article",
 )
 FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"{k}:log_len" for k in KINDS) + tuple(
     f"{k}:one_word" for k in KINDS)
@@ -171,8 +189,10 @@ FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"
 def features(question: str, sentence: str, cands: list[tuple[int, int, str]], kind: str) -> np.ndarray:
     """One row of FEATURES per candidate; `kind` is one of KINDS."""
     q = question_terms(question)
-    head = _HEAD.search(question)
-    head = stem(head.group(1)) if head and head.group(1).lower() not in FUNCTION else ""
+    # the question's word pairs (function words included): "free from", "known as" either side of a candidate
+    q_words = [stem(w) for w in WORD.findall(question)]
+    q_pairs = set(zip(q_words, q_words[1:]))
+    head = _head(question)
     words = [(m.start(), m.end(), stem(m.group(0))) for m in WORD.finditer(sentence)]
     content = [i for i, w in enumerate(words) if w[2] not in FUNCTION]
     anchors = [i for i, (_, _, s) in enumerate(words) if s in q]
@@ -209,6 +229,12 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
             before[0].lower() in _CALLED, sentence[b : b + 2].strip()[:1] == "(",
             sentence[:a].rstrip().endswith(",") and sentence[b:].lstrip()[:1] in (",", "."),
             bool(head) and head in mine, sentence[max(0, a - 1) : a] in ('"', '“', '‘'),
+            first >= 2 and (words[first - 2][2], words[first - 1][2]) in q_pairs,
+            last + 2 < len(words) and (words[last + 1][2], words[last + 2][2]) in q_pairs,
+            len({words[i][2] for i in anchors if first - 6 <= i < first}) / max(1, len(q)),
+            len({words[i][2] for i in anchors if last < i <= last + 6}) / max(1, len(q)),
+            any(first - 6 <= i < first for i in anchors) and any(last < i <= last + 6 for i in anchors),
+            sentence[b:].lstrip()[:1] in (".", ";", ":", ""), before[0].lower() in ("the", "a", "an"),
         )
         m0 = n0 + len(NUMERIC)
         rows[r, m0 + KINDS.index(kind)] = math.log1p(n_in)
