@@ -53,14 +53,16 @@ def question_terms(question: str) -> set[str]:
 
 def _runs(sentence: str) -> list[list[tuple[int, int, str]]]:
     """Runs of content words (a poor man's noun chunk): broken by function words, verb-looking words, punctuation."""
-    runs, run = [], []
+    runs, run, prev = [], [], ""
     for m in WORD.finditer(sentence):
         w = (m.start(), m.end(), m.group(0))
         broken = run and sentence[run[-1][1] : w[0]].strip() not in ("", "-")
         if broken:
             runs.append(run)
             run = []
-        if w[2].lower() in FUNCTION or _VERBISH.match(w[2]):
+        after_det = prev.lower() in ("the", "a", "an", "its", "their", "his", "her", "our")
+        prev = w[2]
+        if w[2].lower() in FUNCTION or (_VERBISH.match(w[2]) and not after_det):
             if run:
                 runs.append(run)
             run = []
@@ -155,12 +157,13 @@ _PREP = {"date": ("in", "on", "since", "by", "until", "from"), "place": ("in", "
          "thing": ("the", "a", "an", "as", "called", "named"), "other": ("by", "to", "because", "through")}
 _NAMED = re.compile(r"\b(name|called|company|team|group|organi[sz]ation|university|party|network|band)\b", re.I)
 _DOES = re.compile(r"\bwhat (did|does|do|is|was|are|were)\b", re.I)
-_WH = re.compile(r"\b(?:what|which)\s+((?:kinds?|types?|sorts?|forms?)\s+of\s+)?", re.I)
+_WH = re.compile(r"\b(?:what|which|how many|how much)\s+((?:kinds?|types?|sorts?|forms?)\s+of\s+)?", re.I)
+_LY = re.compile(r"[a-z]{3,}ly")  # an adverb at a candidate's edge ("specifically the move") is rarely in the answer
 _AUX = frozenset("is are was were do does did has have had can could will would should may might must".split())
 
 
 def _head(question: str) -> str:
-    """The stem of the noun a what/which question names ("What yard line was..." -> "line"), "" when none.
+    """The stem of the noun a what/which/how-many question names ("What yard line was..." -> "line"), "" when none.
 
     The wh-phrase runs from "what"/"which" (past "kind of") to the first function word or verb.
     """
@@ -181,6 +184,7 @@ NUMERIC = (
     "named:name", "verb_question:phrase", "left_q", "right_q", "left_count", "right_count",
     "sentence_start", "position", "has_digit", "called_before", "paren_after", "appositive", "head_inside", "quoted",
     "left_pair", "right_pair", "left_window", "right_window", "between", "end_punct", "after_article",
+    "head_after", "head_last", "name_overlap", "adverb_edge",
 )
 FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"{k}:log_len" for k in KINDS) + tuple(
     f"{k}:one_word" for k in KINDS)
@@ -235,6 +239,9 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
             len({words[i][2] for i in anchors if last < i <= last + 6}) / max(1, len(q)),
             any(first - 6 <= i < first for i in anchors) and any(last < i <= last + 6 for i in anchors),
             sentence[b:].lstrip()[:1] in (".", ";", ":", ""), before[0].lower() in ("the", "a", "an"),
+            bool(head) and last + 1 < len(words) and words[last + 1][2] == head,  # "[manufacturing] sector"
+            bool(head) and bool(mine) and mine[-1] == head, overlap * (shape == "name"),
+            bool(inside) and any(_LY.fullmatch(sentence[words[i][0] : words[i][1]]) for i in (first, last)),
         )
         m0 = n0 + len(NUMERIC)
         rows[r, m0 + KINDS.index(kind)] = math.log1p(n_in)
