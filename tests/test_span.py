@@ -1,5 +1,6 @@
 """The short answer span: candidates a rule can find, and picks the learned scorer must get right."""
 
+from qa import span
 from qa.span import best_span, candidates
 
 CHAMBER = "Chairman of the Military Chamber Aziz Seyidov opened the session on 6 May 2004."
@@ -63,3 +64,8 @@ def test_how_questions_get_a_phrase_and_why_questions_none():
     span = best_span("How was the tower lit?", s)
     assert span is not None and span.text == "paraffin lamp"
     assert best_span("Why was the tower lit?", s) is None
+
+
+def test_the_learned_weights_match_the_features():
+    # a feature added without refitting would shift every weight after it
+    assert len(span.WEIGHTS) == len(span.FEATURES)
