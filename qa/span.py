@@ -1,9 +1,10 @@
 """The short answer inside the answering sentence: a name, date, number or noun phrase.
 
 No tagger or model: the question's wh-phrase says what kind of answer it
-wants; candidate spans come from patterns (capitalised runs, dates, numbers
-with their unit, runs of content words between function words); a linear
-scorer learned on SQuAD (bench/tune_answers.py) picks one. Below a learned
+wants; candidate spans come from patterns (qa/span_features.py: capitalised
+runs, dates, numbers with their unit, quoted titles, lists, runs of content
+words between function words), none made only of the question's words; a
+linear scorer learned on SQuAD (bench/tune_answers.py) picks one. Below a learned
 probability the span is withheld: no span beats a wrong one.
 """
 
@@ -81,6 +82,8 @@ WEIGHTS = np.array([
 MIN_PROBABILITY = 0.10
 _MATCHES = {"date": ("date",), "number": ("number", "date"), "person": ("name",), "place": ("name",),
             "thing": ("name", "phrase")}
+
+
 def span_kind(question: str) -> str | None:
     """The kind the span scorer uses: wanted(question), "other" for how/what-does questions, None for why.
 
