@@ -1,20 +1,22 @@
 """The short answer inside the answering sentence: a name, date, number or noun phrase.
 
 No tagger or model: the question's wh-phrase says what kind of answer it
-wants; candidate spans come from patterns (capitalised runs, dates, numbers
-with their unit, runs of content words between function words); a linear
-scorer learned on SQuAD (bench/tune_answers.py) picks one. Below a learned
+wants; candidate spans come from patterns (qa/span_features.py: capitalised
+runs, dates, numbers with their unit, quoted titles, lists, runs of content
+words between function words), none made only of the question's words; a
+linear scorer learned on SQuAD (bench/tune_answers.py) picks one. Below a learned
 probability the span is withheld: no span beats a wrong one.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import span_features
+from .span_features import FEATURES, FUNCTION, KINDS, WORD, candidates, question_terms, stem
 
 # What the question asks for. Checked in order; the first match wins.
 _WANTS = (
@@ -29,32 +31,6 @@ _WANTS = (
     ("thing", r"\b(what|which)\b"),
 )
 _WANT_RES = tuple((kind, re.compile(p, re.I)) for kind, p in _WANTS)
-KINDS = ("date", "number", "person", "place", "thing")
-
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-_NUMWORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-            r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
-            r"million|billion|trillion|dozen|half|several)")
-_NUM = rf"(?:[$£€]\s?)?\d+(?:,\d{{3}})*(?:\.\d+)?(?:\s?[–-]\s?\d+(?:,\d{{3}})*(?:\.\d+)?)?(?:\s?(?:%|percent|per cent))?(?![A-Za-z0-9])|\b{_NUMWORD}(?:[- ]{_NUMWORD})*\b"
-_DATE_RE = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*\d{{4}})?"
-    rf"|{_MONTH}\s+\d{{4}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|\d{{4}}s|\d{{1,2}}(?:st|nd|rd|th) century"
-    rf"|(?:1[0-9]|20)\d\d(?:\s*[–-]\s*\d{{2,4}})?)\b", re.I)
-_NUM_RE = re.compile(rf"(?<![\w.])(?:{_NUM})(?:\s+(?:{_NUM}))?", re.I)
-_CAP = r"[A-Z][\w'’.-]*"
-_NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|for|on)\s+)*{_CAP})*")
-_WORD = re.compile(r"[\w$£€%](?:[\w'’.$%/-]|,(?=\d{3}))*[\w%]|[\w$%]")
-FUNCTION = frozenset(
-    """a an the and or but nor so yet of in on at by for to from with without into onto upon over under about above
-    below between among through during before after since until as than that which who whom whose what when where why
-    how this these those it its they them their he him his she her we us our you your i me my is are was were be been
-    being am do does did doing have has had having will would shall should can could may might must not no also only
-    very more most such there here then thus however although though while if because both either neither each every
-    all any some other another same own just even still again further once""".split()
-)
-# A verb-looking word ends a noun phrase (no tagger: endings and a few auxiliaries).
-_VERBISH = re.compile(r"^\w+(ed|ing)$|^(said|says|made|became|become|began|known|called|named|used|led|won|held)$", re.I)
-
 
 @dataclass(frozen=True)
 class Span:
@@ -74,6 +50,9 @@ _DESCRIBE = re.compile(r"^\W*what (do|does|did)\b.*\b(say|says|think|believe|mea
                        r"state|stress|emphasi[sz]e)\b", re.I)
 
 
+_WHY = re.compile(r"\bwhy\b", re.I)
+
+
 def wanted(question: str) -> str | None:
     """The kind of answer `question` asks for, None for why/how questions, "what does X say about" and statements."""
     if _DESCRIBE.search(question):
@@ -84,125 +63,47 @@ def wanted(question: str) -> str | None:
     return None
 
 
-def _stem(word: str) -> str:
-    return word.lower()[:5]
-
-
-def question_terms(question: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(question) if w.lower() not in FUNCTION}
-
-
-def candidates(sentence: str) -> list[tuple[int, int, str]]:
-    """(start, end, shape) of every candidate span; shape is date, number, name or phrase."""
-    out: dict[tuple[int, int], str] = {}
-    for m in _DATE_RE.finditer(sentence):
-        out.setdefault(m.span(), "date")
-    for m in _NUM_RE.finditer(sentence):
-        a, b = m.span()
-        out.setdefault((a, b), "number")
-        # the number with its unit or counted noun: "3.2 million people", "24 points"
-        unit = re.match(r"\s+([A-Za-z][\w-]*)(\s+[A-Za-z][\w-]*)?", sentence[b:])
-        if unit and unit.group(1).lower() not in FUNCTION:
-            out.setdefault((a, b + unit.end(1)), "number")
-            if unit.group(2) and unit.group(2).strip().lower() not in FUNCTION:
-                out.setdefault((a, b + unit.end(2)), "number")
-    for m in _NAME_RE.finditer(sentence):
-        a, b = m.span()
-        text = sentence[a:b].rstrip(".")
-        b = a + len(text)
-        words = text.split()
-        while words and words[0].lower() in FUNCTION:  # "The", "In" at the start of the sentence
-            a += len(words[0]) + (len(sentence[a + len(words[0]):]) - len(sentence[a + len(words[0]):].lstrip()))
-            words = words[1:]
-        if words and b > a:
-            out.setdefault((a, b), "name")
-    # Runs of content words: a poor man's noun chunk, plus its last one to three words.
-    words = [(m.start(), m.end(), m.group(0)) for m in _WORD.finditer(sentence)]
-    run: list[tuple[int, int, str]] = []
-    for w in words + [(len(sentence), len(sentence), ".")]:
-        broken = run and sentence[run[-1][1] : w[0]].strip() not in ("", "-")
-        if w[2].lower() in FUNCTION or _VERBISH.match(w[2]) or broken or w[2] == ".":
-            if run:
-                for i in range(max(0, len(run) - 3), len(run)):
-                    out.setdefault((run[i][0], run[-1][1]), "phrase")
-                out.setdefault((run[0][0], run[-1][1]), "phrase")
-            run = [] if (w[2].lower() in FUNCTION or _VERBISH.match(w[2]) or w[2] == ".") else [w]
-        else:
-            run.append(w)
-    return [(a, b, s) for (a, b), s in sorted(out.items()) if b > a]
-
-
 # Learned by bench/tune_answers.py (conditional logit over the candidates of
-# the sentence holding the gold answer, SQuAD-tune train articles, 3,256 questions:
-# `python -m bench.tune_answers span`); order = FEATURES.
-_SHAPES = ("date", "number", "name", "phrase")
-FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in _SHAPES) + (
-    "overlap", "any_overlap", "near", "dist1", "dist2", "dist_far", "no_anchor", "window", "log_len", "one_word",
-    "long", "after_anchor", "prep_before", "capital", "in_parens", "comma_after", "head_near", "all_capital") + tuple(
-    f"{k}:log_len" for k in KINDS) + ("named:name", "verb_question:phrase")
+# the sentence holding the gold answer, SQuAD-tune train articles, 3,368 questions, l2 1e-4:
+# `python -m bench.tune_answers span --indexes /tmp/qwork2 --cache /tmp/qwork2/collected.json`);
+# order = span_features.FEATURES.
 WEIGHTS = np.array([
-    2.270, -0.214, -0.559, -1.497, 0.105, 2.032, -1.050, -1.088, -0.353, -1.227, 2.113, -0.534, -0.328,
-    -0.668, 1.182, -0.186, -0.783, -0.137, 1.049, -0.129, -3.348, 1.034, 0.643, 0.143, 0.246, -0.658, 1.079,
-    1.153, -0.037, -0.754, 0.077, 0.395, 0.582, -0.094, -0.740, 0.180, 1.029, 0.445, -0.732, -1.320, 0.601,
-    0.543, 0.871, 1.220, 0.281
+    2.573, -0.014, -0.718, -1.628, -0.273, 0.059, -0.247, 2.315, -1.985, -1.211, 0.650, 0.478, -0.820, -2.305,
+    3.177, 0.010, -0.216, 0.154, -1.218, -1.642, 1.653, -0.067, 0.643, 0.631, -1.559, -0.109, 1.054, -0.304,
+    0.933, -0.014, -0.619, -0.630, -0.181, 0.187, 1.253, -0.009, -1.273, -0.173, 2.856, -0.759, -0.115, 0.061,
+    1.017, 0.346, -0.510, -0.742, -0.072, 0.201, 0.526, 0.095, -0.682, 0.359, 1.735, 0.187, 1.392, 0.181,
+    0.244, 0.110, -0.086, -0.248, 0.203, -0.224, 0.186, 0.809, 0.953, -0.157, 0.415, 0.994, 0.155, 0.734,
+    2.318, 1.756, -0.430, 0.849, -0.009, 0.740, 0.876, 1.386, -0.533, -0.078, -0.546, -0.607, -0.084, 0.455,
+    0.349, 0.786, 1.073, -1.790, -0.583, -0.184, -0.044,
 ], dtype=np.float32)
 # A span is shown only when its probability among the sentence's candidates reaches this:
-# on train (gold sentence given) 0.15 withholds ~7% of spans, the worst ones.
-MIN_PROBABILITY = 0.15
+# on train (gold sentence given) 0.10 withholds the 0.9% least sure spans for 0.002 of F1;
+# 0.15 would withhold 4.4% for 0.010 (a withheld span scores 0, a wrong one little more).
+MIN_PROBABILITY = 0.10
 _MATCHES = {"date": ("date",), "number": ("number", "date"), "person": ("name",), "place": ("name",),
             "thing": ("name", "phrase")}
-_PREP = {"date": ("in", "on", "since", "by", "until", "from"), "place": ("in", "at", "from", "near", "to"),
-         "person": ("by", "with"), "number": ("of", "about", "approximately", "nearly", "over", "than"),
-         "thing": ("the", "a", "an", "as", "called", "named")}
-_NAMED = re.compile(r"\b(name|called|company|team|group|organi[sz]ation|university|party|network|band)\b", re.I)
-_DOES = re.compile(r"\bwhat (did|does|do|is|was|are|were)\b", re.I)
-_HEAD = re.compile(r"\b(?:what|which|how)\s+(?:\w+\s+)?(\w+)", re.I)
+
+
+def span_kind(question: str) -> str | None:
+    """The kind the span scorer uses: wanted(question), "other" for how/what-does questions, None for why.
+
+    A reason is a clause, and a phrase cut from it misleads (SQuAD-tune train: F1 0.24 for why-questions).
+    """
+    kind = wanted(question)
+    return kind if kind is not None else (None if _WHY.search(question) else "other")
 
 
 def features(question: str, sentence: str, cands: list[tuple[int, int, str]], kind: str | None = None) -> np.ndarray:
     """One row of FEATURES per candidate."""
-    kind = wanted(question) if kind is None else kind
-    q = question_terms(question)
-    head = _HEAD.search(question)
-    head = _stem(head.group(1)) if head and head.group(1).lower() not in FUNCTION else ""
-    words = [(m.start(), m.end(), _stem(m.group(0))) for m in _WORD.finditer(sentence)]
-    anchors = [i for i, (_, _, s) in enumerate(words) if s in q]
-    starts, ends = [w[0] for w in words], [w[1] for w in words]
-    rows = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
-    k0 = KINDS.index(kind) * len(_SHAPES) if kind in KINDS else None
-    for r, (a, b, shape) in enumerate(cands):
-        inside = list(range(bisect_left(starts, a), bisect_right(ends, b)))
-        content = [words[i][2] for i in inside if words[i][2] not in FUNCTION] or [words[i][2] for i in inside]
-        overlap = sum(s in q for s in content) / max(1, len(content))
-        first, last = (inside[0], inside[-1]) if inside else (0, 0)
-        outside = [i for i in anchors if i < first or i > last]
-        dist = min((first - i if i < first else i - last) for i in outside) if outside else 99
-        window = len({words[i][2] for i in outside if abs(i - first) <= 4 or abs(i - last) <= 4}) / max(1, len(q))
-        near_head = any(words[i][2] == head for i in range(max(0, first - 2), min(len(words), last + 3))) if head else False
-        before = sentence[:a].split()[-1:] or [""]
-        caps = [words[i] for i in inside]
-        row = np.zeros(len(FEATURES), dtype=np.float32)
-        if k0 is not None:
-            row[k0 + _SHAPES.index(shape)] = 1
-        row[20:] = (
-            overlap, overlap > 0, 1.0 / (1.0 + dist), dist == 1, dist == 2, dist > 6, not outside, window,
-            math.log1p(len(inside)), len(inside) == 1, len(inside) > 6, bool(outside) and min(outside) < first,
-            before[0].lower() in _PREP.get(kind or "", ()), sentence[a].isupper(), sentence[max(0, a - 1) : a] == "(",
-            sentence[b : b + 1] == ",", near_head,
-            bool(caps) and all(sentence[wa].isupper() or sentence[wa].isdigit() for wa, _, _ in caps),
-            *[(kind == k) * math.log1p(len(inside)) for k in KINDS],
-            shape == "name" and bool(_NAMED.search(question)), shape == "phrase" and bool(_DOES.search(question)),
-        )
-        rows[r] = row
-    return rows
+    return span_features.features(question, sentence, cands, kind or span_kind(question) or "other")
 
 
 def best_span(question: str, sentence: str, kind: str | None = None) -> Span | None:
     """The most likely short answer in `sentence`, or None when none is likely enough."""
-    kind = wanted(question) if kind is None else kind
+    kind = span_kind(question) if kind is None else kind
     if kind is None:
         return None
-    cands = candidates(sentence)
+    cands = candidates(sentence, question)
     if not cands:
         return None
     logits = features(question, sentence, cands, kind) @ WEIGHTS
@@ -221,7 +122,7 @@ def span_strength(question: str, sentence: str, kind: str | None = None) -> floa
     """How strongly `sentence` offers a short answer of the wanted kind: its best candidate's score (0 when none)."""
     if kind is None:
         return 0.0
-    cands = candidates(sentence)
+    cands = candidates(sentence, question)
     if not cands:
         return 0.0
     return float(np.max(features(question, sentence, cands, kind) @ WEIGHTS))
@@ -233,6 +134,6 @@ def has_kind(question_kind: str | None, sentence: str, q_terms: set[str]) -> boo
         return False
     shapes = _MATCHES[question_kind] if question_kind != "thing" else ("name",)
     for a, b, shape in candidates(sentence):
-        if shape in shapes and not any(_stem(w) in q_terms for w in _WORD.findall(sentence[a:b])):
+        if shape in shapes and not any(stem(w) in q_terms for w in WORD.findall(sentence[a:b])):
             return True
     return False

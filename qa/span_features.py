@@ -1,0 +1,249 @@
+"""Candidate short answers inside a sentence, and the features the span scorer weighs.
+
+No tagger: candidates come from patterns (dates, numbers with their unit,
+capitalised runs, quoted titles, runs of content words, "X of Y" phrases and
+comma lists); features say how a candidate sits against the question's
+words in the sentence. qa/span.py holds the learned weights and picks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_left, bisect_right
+
+import numpy as np
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+_NUMWORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+            r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
+            r"million|billion|trillion|dozen|half|several)")
+_NUM = rf"(?:[$£€]\s?)?-?\d+(?:,\d{{3}})*(?:\.\d+)?(?:\s?[–-]\s?\d+(?:,\d{{3}})*(?:\.\d+)?)?(?:\s?(?:%|percent|per cent))?(?![A-Za-z0-9])|\b{_NUMWORD}(?:[- ]{_NUMWORD})*\b"
+_DATE_RE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*\d{{4}})?"
+    rf"|{_MONTH}\s+\d{{4}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|\d{{4}}s|\d{{1,2}}(?:st|nd|rd|th) century"
+    rf"|(?:1[0-9]|20)\d\d(?:\s*[–-]\s*\d{{2,4}})?)\b", re.I)
+_NUM_RE = re.compile(rf"(?<![\w.])(?:{_NUM})(?:\s+(?:{_NUM}))?", re.I)
+_CAP = r"[A-Z][\w'’.-]*"
+_NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|for|on)\s+)*{_CAP})*")
+_QUOTED_RE = re.compile(r"\"([^\"]{2,80})\"|“([^”]{2,80})”|‘([^’]{2,80})’")
+WORD = re.compile(r"[\w$£€%](?:[\w'’.$%/-]|,(?=\d{3}))*[\w%]|[\w$%]")
+FUNCTION = frozenset(
+    """a an the and or but nor so yet of in on at by for to from with without into onto upon over under about above
+    below between among through during before after since until as than that which who whom whose what when where why
+    how this these those it its they them their he him his she her we us our you your i me my is are was were be been
+    being am do does did doing have has had having will would shall should can could may might must not no also only
+    very more most such there here then thus however although though while if because both either neither each every
+    all any some other another same own just even still again further once""".split()
+)
+# A verb-looking word ends a noun phrase (no tagger: endings and a few auxiliaries).
+_VERBISH = re.compile(r"^\w+(ed|ing)$|^(said|says|made|became|become|began|known|called|named|used|led|won|held)$", re.I)
+SHAPES = ("date", "number", "name", "phrase", "quote", "list")
+KINDS = ("date", "number", "person", "place", "thing", "other")
+
+
+def stem(word: str) -> str:
+    # A five-letter prefix is a cheap stemmer: "chairs"/"chairman", "adopted"/"adoption".
+    return word.lower()[:5]
+
+
+def question_terms(question: str) -> set[str]:
+    return {stem(w) for w in WORD.findall(question) if w.lower() not in FUNCTION}
+
+
+def _runs(sentence: str) -> list[list[tuple[int, int, str]]]:
+    """Runs of content words (a poor man's noun chunk): broken by function words, verb-looking words, punctuation."""
+    runs, run, prev = [], [], ""
+    for m in WORD.finditer(sentence):
+        w = (m.start(), m.end(), m.group(0))
+        broken = run and sentence[run[-1][1] : w[0]].strip() not in ("", "-")
+        if broken:
+            runs.append(run)
+            run = []
+        after_det = prev.lower() in ("the", "a", "an", "its", "their", "his", "her", "our")
+        prev = w[2]
+        if w[2].lower() in FUNCTION or (_VERBISH.match(w[2]) and not after_det):
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(w)
+    return runs + ([run] if run else [])
+
+
+_ADVERB = re.compile(r"[A-Z][a-z]{4,}ly\b")
+
+
+def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
+    """(start, end, shape) of every candidate span; shape is one of SHAPES.
+
+    With the question, no candidate is made only of the question's words, and a name that opens with the question's own words also
+    offers its rest: "Chairman of the Military Chamber Aziz Seyidov" for "Who
+    chairs the Military Chamber?" offers "Aziz Seyidov".
+    """
+    q = question_terms(question) if question else set()
+    out: dict[tuple[int, int], str] = {}
+    for m in _DATE_RE.finditer(sentence):
+        out.setdefault(m.span(), "date")
+    for m in _NUM_RE.finditer(sentence):
+        a, b = m.span()
+        out.setdefault((a, b), "number")
+        # the number with its unit or counted noun: "3.2 million people", "24 points"
+        unit = re.match(r"\s+([A-Za-z][\w-]*)(\s+[A-Za-z][\w-]*)?", sentence[b:])
+        if unit and unit.group(1).lower() not in FUNCTION:
+            out.setdefault((a, b + unit.end(1)), "number")
+            if unit.group(2) and unit.group(2).strip().lower() not in FUNCTION:
+                out.setdefault((a, b + unit.end(2)), "number")
+    for m in _NAME_RE.finditer(sentence):
+        a, b = m.span()
+        text = sentence[a:b].rstrip(".")
+        b = a + len(text)
+        words = text.split()
+        while words and words[0].lower() in FUNCTION:  # "The", "In" at the start of the sentence
+            a += len(words[0]) + (len(sentence[a + len(words[0]):]) - len(sentence[a + len(words[0]):].lstrip()))
+            words = words[1:]
+        if not words or b <= a or (a == 0 and len(words) == 1 and _ADVERB.fullmatch(words[0])):
+            continue  # "Shortly, ..." is capitalised because it opens the sentence
+        out.setdefault((a, b), "name")
+        inner = [m2 for m2 in WORD.finditer(sentence, a, b)]
+        k = 0
+        while k < len(inner) and (stem(inner[k].group(0)) in q or inner[k].group(0).lower() in FUNCTION):
+            k += 1
+        if 0 < k < len(inner):
+            out.setdefault((inner[k].start(), b), "name")
+    for m in _QUOTED_RE.finditer(sentence):  # a quoted title or term, without its quotes
+        g = next(i for i in (1, 2, 3) if m.group(i) is not None)
+        a, b = m.span(g)
+        text = sentence[a:b].strip(" ,.")
+        a = sentence.index(text, a)
+        out.setdefault((a, a + len(text)), "quote")
+    runs = _runs(sentence)
+    for run in runs:  # the run and its last one to three words (the head noun with its modifiers)
+        for i in range(max(0, len(run) - 3), len(run)):
+            out.setdefault((run[i][0], run[-1][1]), "phrase")
+        out.setdefault((run[0][0], run[-1][1]), "phrase")
+    for r1, r2 in zip(runs, runs[1:]):
+        gap = sentence[r1[-1][1] : r2[0][0]]
+        # "X of (the) Y": the kind of phrase a what-question names as a whole
+        if re.fullmatch(r"\s+(of|for|in|de)\s+(the\s+|a\s+|an\s+)?", gap):
+            out.setdefault((r1[0][0], r2[-1][1]), "phrase")
+            if len(r1) > 1:
+                out.setdefault((r1[-1][0], r2[-1][1]), "phrase")
+    i = 0
+    while i < len(runs):  # "A, B, and C": a list is answered as a whole
+        j = i
+        while j + 1 < len(runs) and re.fullmatch(r"\s*(,|,?\s+and|,?\s+or)\s+", sentence[runs[j][-1][1] : runs[j + 1][0][0]]):
+            j += 1
+        if j > i:
+            out.setdefault((runs[i][0][0], runs[j][-1][1]), "list")
+        i = j + 1
+    return [(a, b, s) for (a, b), s in sorted(out.items()) if b > a and not (q and _restates(sentence[a:b], q))]
+
+
+def _restates(text: str, q: set[str]) -> bool:
+    """Whether every content word of `text` is one of the question's: such a span repeats the question, never answers it.
+
+    A hard rule because it costs nothing (SQuAD-tune dev, gold sentence: F1 0.489 -> 0.492); spans made
+    *mostly* of question words are only demoted by the learned `overlap` weight, since dropping them
+    cost 0.016 exact match.
+    """
+    words = [stem(w) for w in WORD.findall(text)]
+    content = [w for w in words if w not in FUNCTION] or words
+    return bool(content) and all(w in q for w in content)
+
+
+_PREP = {"date": ("in", "on", "since", "by", "until", "from"), "place": ("in", "at", "from", "near", "to"),
+         "person": ("by", "with"), "number": ("of", "about", "approximately", "nearly", "over", "than"),
+         "thing": ("the", "a", "an", "as", "called", "named"), "other": ("by", "to", "because", "through")}
+_NAMED = re.compile(r"\b(name|called|company|team|group|organi[sz]ation|university|party|network|band)\b", re.I)
+_DOES = re.compile(r"\bwhat (did|does|do|is|was|are|were)\b", re.I)
+_WH = re.compile(r"\b(?:what|which|how many|how much)\s+((?:kinds?|types?|sorts?|forms?)\s+of\s+)?", re.I)
+_LY = re.compile(r"[a-z]{3,}ly")  # an adverb at a candidate's edge ("specifically the move") is rarely in the answer
+_AUX = frozenset("is are was were do does did has have had can could will would should may might must".split())
+
+
+def _head(question: str) -> str:
+    """The stem of the noun a what/which/how-many question names ("What yard line was..." -> "line"), "" when none.
+
+    The wh-phrase runs from "what"/"which" (past "kind of") to the first function word or verb.
+    """
+    m = _WH.search(question)
+    if not m:
+        return ""
+    head = ""
+    for w in WORD.findall(question[m.end() :]):
+        if w.lower() in FUNCTION or w.lower() in _AUX or _VERBISH.match(w):
+            break
+        head = stem(w)
+    return head
+_CALLED = ("called", "named", "as", "known", "termed")
+
+NUMERIC = (
+    "overlap", "any_overlap", "near", "dist1", "dist2", "dist_far", "no_anchor", "window", "log_len", "one_word",
+    "long", "after_anchor", "prep_before", "capital", "in_parens", "comma_after", "head_near", "all_capital",
+    "named:name", "verb_question:phrase", "left_q", "right_q", "left_count", "right_count",
+    "sentence_start", "position", "has_digit", "called_before", "paren_after", "appositive", "head_inside", "quoted",
+    "left_pair", "right_pair", "left_window", "right_window", "between", "end_punct", "after_article",
+    "head_after", "head_last", "name_overlap", "adverb_edge",
+)
+FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"{k}:log_len" for k in KINDS) + tuple(
+    f"{k}:one_word" for k in KINDS)
+
+
+def features(question: str, sentence: str, cands: list[tuple[int, int, str]], kind: str) -> np.ndarray:
+    """One row of FEATURES per candidate; `kind` is one of KINDS."""
+    q = question_terms(question)
+    # the question's word pairs (function words included): "free from", "known as" either side of a candidate
+    q_words = [stem(w) for w in WORD.findall(question)]
+    q_pairs = set(zip(q_words, q_words[1:]))
+    head = _head(question)
+    words = [(m.start(), m.end(), stem(m.group(0))) for m in WORD.finditer(sentence)]
+    content = [i for i, w in enumerate(words) if w[2] not in FUNCTION]
+    anchors = [i for i, (_, _, s) in enumerate(words) if s in q]
+    starts, ends = [w[0] for w in words], [w[1] for w in words]
+    rows = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
+    k0 = KINDS.index(kind) * len(SHAPES)
+    n0 = len(KINDS) * len(SHAPES)
+    named, does = bool(_NAMED.search(question)), bool(_DOES.search(question))
+    for r, (a, b, shape) in enumerate(cands):
+        inside = list(range(bisect_left(starts, a), bisect_right(ends, b)))
+        mine = [words[i][2] for i in inside if words[i][2] not in FUNCTION] or [words[i][2] for i in inside]
+        overlap = sum(s in q for s in mine) / max(1, len(mine))
+        first, last = (inside[0], inside[-1]) if inside else (0, 0)
+        outside = [i for i in anchors if i < first or i > last]
+        dist = min((first - i if i < first else i - last) for i in outside) if outside else 99
+        window = len({words[i][2] for i in outside if abs(i - first) <= 4 or abs(i - last) <= 4}) / max(1, len(q))
+        near_head = any(words[i][2] == head for i in range(max(0, first - 2), min(len(words), last + 3))) if head else False
+        before = sentence[:a].split()[-1:] or [""]
+        # the nearest content word on each side within three words: does the question hold it?
+        left = [i for i in content if first - 3 <= i < first]
+        right = [i for i in content if last < i <= last + 3]
+        n_in = len(inside)
+        rows[r, k0 + SHAPES.index(shape)] = 1
+        rows[r, n0 : n0 + len(NUMERIC)] = (
+            overlap, overlap > 0, 1.0 / (1.0 + dist), dist == 1, dist == 2, dist > 6, not outside, window,
+            math.log1p(n_in), n_in == 1, n_in > 6, bool(outside) and min(outside) < first,
+            before[0].lower() in _PREP[kind], sentence[a].isupper(), sentence[max(0, a - 1) : a] == "(",
+            sentence[b : b + 1] == ",", near_head,
+            bool(inside) and all(sentence[words[i][0]].isupper() or sentence[words[i][0]].isdigit() for i in inside),
+            shape == "name" and named, shape == "phrase" and does,
+            bool(left) and words[left[-1]][2] in q, bool(right) and words[right[0]][2] in q,
+            sum(words[i][2] in q for i in left) / 3, sum(words[i][2] in q for i in right) / 3,
+            first == 0, a / max(1, len(sentence)), any(c.isdigit() for c in sentence[a:b]),
+            before[0].lower() in _CALLED, sentence[b : b + 2].strip()[:1] == "(",
+            sentence[:a].rstrip().endswith(",") and sentence[b:].lstrip()[:1] in (",", "."),
+            bool(head) and head in mine, sentence[max(0, a - 1) : a] in ('"', '“', '‘'),
+            first >= 2 and (words[first - 2][2], words[first - 1][2]) in q_pairs,
+            last + 2 < len(words) and (words[last + 1][2], words[last + 2][2]) in q_pairs,
+            len({words[i][2] for i in anchors if first - 6 <= i < first}) / max(1, len(q)),
+            len({words[i][2] for i in anchors if last < i <= last + 6}) / max(1, len(q)),
+            any(first - 6 <= i < first for i in anchors) and any(last < i <= last + 6 for i in anchors),
+            sentence[b:].lstrip()[:1] in (".", ";", ":", ""), before[0].lower() in ("the", "a", "an"),
+            bool(head) and last + 1 < len(words) and words[last + 1][2] == head,  # "[manufacturing] sector"
+            bool(head) and bool(mine) and mine[-1] == head, overlap * (shape == "name"),
+            bool(inside) and any(_LY.fullmatch(sentence[words[i][0] : words[i][1]]) for i in (first, last)),
+        )
+        m0 = n0 + len(NUMERIC)
+        rows[r, m0 + KINDS.index(kind)] = math.log1p(n_in)
+        rows[r, m0 + len(KINDS) + KINDS.index(kind)] = n_in == 1
+    return rows

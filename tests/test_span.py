@@ -1,0 +1,71 @@
+"""The short answer span: candidates a rule can find, and picks the learned scorer must get right."""
+
+from qa import span
+from qa.span import best_span, candidates
+
+CHAMBER = "Chairman of the Military Chamber Aziz Seyidov opened the session on 6 May 2004."
+
+
+def test_span_never_restates_the_question():
+    span = best_span("Who chairs the Military Chamber?", CHAMBER)
+    assert span is not None and span.text == "Aziz Seyidov" and span.kind == "person"
+
+
+def test_a_sentence_that_only_restates_the_question_has_no_span():
+    assert best_span("Who chairs the Military Chamber?", "The Chairman of the Military Chamber chairs the Military Chamber.") is None
+
+
+def test_no_candidate_is_made_only_of_question_words():
+    question = "Who chairs the Military Chamber?"
+    with_question = {CHAMBER[a:b]: shape for a, b, shape in candidates(CHAMBER, question)}
+    assert "Chairman" not in with_question and with_question.get("Aziz Seyidov") == "name"
+    # without the question nothing is known to restate it: "Chairman" stays, the name is only a phrase
+    without = {CHAMBER[a:b]: shape for a, b, shape in candidates(CHAMBER)}
+    assert "Chairman" in without and without.get("Aziz Seyidov") != "name"
+
+
+def test_a_date_question_picks_the_date():
+    span = best_span("When did the Military Chamber open its session?", CHAMBER)
+    assert span is not None and span.text == "6 May 2004" and span.kind == "date"
+
+
+def test_a_how_many_question_picks_the_number_with_its_unit():
+    span = best_span("How many people attended the opening?", "The opening in 1998 was attended by 3,200 people from the town.")
+    assert span is not None and span.text.startswith("3,200") and span.kind == "number"
+
+
+def test_quoted_titles_lists_and_of_phrases_are_candidates():
+    s = 'The band called its first album "Songs of the Harbour" and toured Ireland, Wales, and Scotland with the mayor of the town.'
+    found = {s[a:b]: shape for a, b, shape in candidates(s)}
+    assert "Songs of the Harbour" in found
+    assert found.get("Ireland, Wales, and Scotland") == "list"
+    assert found.get("mayor of the town") == "phrase"
+
+
+def test_the_title_is_picked_for_what_did_they_call():
+    s = 'The band called its first album "Songs of the Harbour" and toured Ireland in 1999.'
+    span = best_span("What did the band call its first album?", s)
+    assert span is not None and span.text == "Songs of the Harbour"
+
+
+def test_a_list_is_answered_whole():
+    s = "Chinese medical techniques such as acupuncture, moxibustion and pulse diagnosis were transmitted westward."
+    span = best_span("What techniques did Chinese medicine include?", s)
+    assert span is not None and span.text == "acupuncture, moxibustion and pulse diagnosis"
+
+
+def test_a_sentence_opening_adverb_is_not_a_name():
+    s = "Shortly after he arrived, Tesla contracted cholera in the town."
+    assert {s[a:b]: shape for a, b, shape in candidates(s)}.get("Shortly") != "name"
+
+
+def test_how_questions_get_a_phrase_and_why_questions_none():
+    s = "The tower was lit by a paraffin lamp until 1950."
+    span = best_span("How was the tower lit?", s)
+    assert span is not None and span.text == "paraffin lamp"
+    assert best_span("Why was the tower lit?", s) is None
+
+
+def test_the_learned_weights_match_the_features():
+    # a feature added without refitting would shift every weight after it
+    assert len(span.WEIGHTS) == len(span.FEATURES)
