@@ -18,6 +18,7 @@ from .embedding import Embedder
 from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
+from .sentence_vectors import by_text
 from .settings import MAX_K, check_k
 from .span import best_span, wanted
 
@@ -146,8 +147,11 @@ class Searcher:
         hits = collapse(gen.index, rows, scores, k)
         passages = [gen.index.passage(r) for r, _, _ in hits]
         # the passages are found with the completed question; the sentence is judged by the question's own words
-        encode = _remembering(self.embedder.encode)  # the chosen sentence's vector is needed again below
-        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits])
+        stored = by_text(gen.sentences, [r for r, _, _ in hits], passages) if gen.sentences is not None else {}
+        # Sentence vectors stored at build answer without a model call; any sentence
+        # missing from them is embedded now, once (its vector is needed again below).
+        encode = _remembering(self.embedder.encode, stored)
+        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits], everything=bool(stored))
         paged = {d: e for d, e in gen.manifest.documents.items() if e.pages}
 
         def citation(p, lines=None):
@@ -180,9 +184,9 @@ class Searcher:
                       interpreted_as=resolved.text if resolved else None)
 
 
-def _remembering(encode):
-    """`encode` that embeds each distinct text once per question."""
-    seen: dict[str, np.ndarray] = {}
+def _remembering(encode, known: dict[str, np.ndarray] | None = None):
+    """`encode` that embeds each distinct text once per question; `known` vectors are never embedded."""
+    seen: dict[str, np.ndarray] = dict(known or {})
 
     def remembered(texts):
         missing = [t for t in dict.fromkeys(texts) if t not in seen]

@@ -9,6 +9,7 @@ probability the span is withheld: no span beats a wrong one.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from bisect import bisect_left, bisect_right
@@ -94,6 +95,14 @@ def question_terms(question: str) -> set[str]:
 
 def candidates(sentence: str) -> list[tuple[int, int, str]]:
     """(start, end, shape) of every candidate span; shape is date, number, name or phrase."""
+    return list(_candidates(sentence))
+
+
+# Candidates and words depend on the sentence alone: one question scores each
+# sentence twice (span strength, kind match), and popular passages come back
+# across questions. Bounded: a few thousand sentences of a few hundred bytes.
+@functools.lru_cache(maxsize=4096)
+def _candidates(sentence: str) -> tuple[tuple[int, int, str], ...]:
     out: dict[tuple[int, int], str] = {}
     for m in _DATE_RE.finditer(sentence):
         out.setdefault(m.span(), "date")
@@ -129,8 +138,14 @@ def candidates(sentence: str) -> list[tuple[int, int, str]]:
             run = [] if (w[2].lower() in FUNCTION or _VERBISH.match(w[2]) or w[2] == ".") else [w]
         else:
             run.append(w)
-    return [(a, b, s) for (a, b), s in sorted(out.items()) if b > a]
+    return tuple((a, b, s) for (a, b), s in sorted(out.items()) if b > a)
 
+
+@functools.lru_cache(maxsize=4096)
+def _words(sentence: str) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Stems, starts and ends of the sentence's words."""
+    found = [(m.start(), m.end(), _stem(m.group(0))) for m in _WORD.finditer(sentence)]
+    return tuple(w[2] for w in found), tuple(w[0] for w in found), tuple(w[1] for w in found)
 
 # Learned by bench/tune_answers.py (conditional logit over the candidates of
 # the sentence holding the gold answer, SQuAD-tune train articles, 3,256 questions:
@@ -160,41 +175,52 @@ _HEAD = re.compile(r"\b(?:what|which|how)\s+(?:\w+\s+)?(\w+)", re.I)
 
 
 def features(question: str, sentence: str, cands: list[tuple[int, int, str]], kind: str | None = None) -> np.ndarray:
-    """One row of FEATURES per candidate."""
+    """One row of FEATURES per candidate.
+
+    Every sentence of the top passages is scored per question, so this is the
+    hot path of answering: the sentence's words are split once (cached), the
+    loop works on tuples and makes one array at the end (a numpy column per
+    feature was measured slower: ~18 candidates a sentence is too few).
+    """
     kind = wanted(question) if kind is None else kind
     q = question_terms(question)
     head = _HEAD.search(question)
     head = _stem(head.group(1)) if head and head.group(1).lower() not in FUNCTION else ""
-    words = [(m.start(), m.end(), _stem(m.group(0))) for m in _WORD.finditer(sentence)]
-    anchors = [i for i, (_, _, s) in enumerate(words) if s in q]
-    starts, ends = [w[0] for w in words], [w[1] for w in words]
-    rows = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
+    stems, starts, ends = _words(sentence)
+    anchors = [i for i, s in enumerate(stems) if s in q]
+    heads = [i for i, s in enumerate(stems) if s == head] if head else []
     k0 = KINDS.index(kind) * len(_SHAPES) if kind in KINDS else None
-    for r, (a, b, shape) in enumerate(cands):
-        inside = list(range(bisect_left(starts, a), bisect_right(ends, b)))
-        content = [words[i][2] for i in inside if words[i][2] not in FUNCTION] or [words[i][2] for i in inside]
+    prep = _PREP.get(kind or "", ())
+    n_q = max(1, len(q))
+    named, does = bool(_NAMED.search(question)), bool(_DOES.search(question))
+    kinds = [kind == k for k in KINDS]
+    rows = []
+    for a, b, shape in cands:
+        lo, hi = bisect_left(starts, a), bisect_right(ends, b)
+        inside = stems[lo:hi]
+        n = len(inside)
+        content = [s for s in inside if s not in FUNCTION] or inside
         overlap = sum(s in q for s in content) / max(1, len(content))
-        first, last = (inside[0], inside[-1]) if inside else (0, 0)
+        first, last = (lo, hi - 1) if n else (0, 0)
         outside = [i for i in anchors if i < first or i > last]
         dist = min((first - i if i < first else i - last) for i in outside) if outside else 99
-        window = len({words[i][2] for i in outside if abs(i - first) <= 4 or abs(i - last) <= 4}) / max(1, len(q))
-        near_head = any(words[i][2] == head for i in range(max(0, first - 2), min(len(words), last + 3))) if head else False
-        before = sentence[:a].split()[-1:] or [""]
-        caps = [words[i] for i in inside]
-        row = np.zeros(len(FEATURES), dtype=np.float32)
+        window = len({stems[i] for i in outside if abs(i - first) <= 4 or abs(i - last) <= 4}) / n_q
+        before = sentence[:a].rsplit(None, 1)[-1:] or [""]
+        log_n = math.log1p(n)
+        row = [0.0] * 20
         if k0 is not None:
-            row[k0 + _SHAPES.index(shape)] = 1
-        row[20:] = (
+            row[k0 + _SHAPES.index(shape)] = 1.0
+        row += (
             overlap, overlap > 0, 1.0 / (1.0 + dist), dist == 1, dist == 2, dist > 6, not outside, window,
-            math.log1p(len(inside)), len(inside) == 1, len(inside) > 6, bool(outside) and min(outside) < first,
-            before[0].lower() in _PREP.get(kind or "", ()), sentence[a].isupper(), sentence[max(0, a - 1) : a] == "(",
-            sentence[b : b + 1] == ",", near_head,
-            bool(caps) and all(sentence[wa].isupper() or sentence[wa].isdigit() for wa, _, _ in caps),
-            *[(kind == k) * math.log1p(len(inside)) for k in KINDS],
-            shape == "name" and bool(_NAMED.search(question)), shape == "phrase" and bool(_DOES.search(question)),
+            log_n, n == 1, n > 6, bool(outside) and min(outside) < first,
+            before[0].lower() in prep, sentence[a].isupper(), sentence[max(0, a - 1) : a] == "(",
+            sentence[b : b + 1] == ",", any(first - 2 <= h <= last + 2 for h in heads),
+            n > 0 and all(sentence[wa].isupper() or sentence[wa].isdigit() for wa in starts[lo:hi]),
+            *[k * log_n for k in kinds],
+            shape == "name" and named, shape == "phrase" and does,
         )
-        rows[r] = row
-    return rows
+        rows.append(row)
+    return np.array(rows, dtype=np.float32).reshape(len(cands), len(FEATURES))
 
 
 def best_span(question: str, sentence: str, kind: str | None = None) -> Span | None:
