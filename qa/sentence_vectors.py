@@ -135,3 +135,16 @@ def by_text(stored: SentenceVectors, rows: Sequence[int], passages: Sequence[Pas
         if stored.count(row) == len(p.sentences):
             known.update(zip((p.text[a:b] for a, b, _, _ in p.sentences), stored.of(row)))
     return known
+
+
+def remembering(encode, known: dict[str, np.ndarray] | None = None):
+    """`encode` that embeds each distinct text once per question; `known` vectors are never embedded."""
+    seen: dict[str, np.ndarray] = dict(known or {})
+
+    def remembered(texts):
+        missing = [t for t in dict.fromkeys(texts) if t not in seen]
+        if missing:
+            seen.update(zip(missing, encode(missing)))
+        return np.stack([seen[t] for t in texts])
+
+    return remembered
