@@ -15,6 +15,10 @@ Sizes above the real corpus are made of variants of real passages:
   random other passage plus Gaussian noise (norm ~0.3), renormalised; so
   vectors stay in the region real embeddings occupy, in clusters as real
   ones are, without being copies (which would make search artificially easy).
+- sentence vectors (stored at build time for the answering sentence): each
+  sentence's is its passage's vector plus Gaussian noise (norm ~0.5),
+  renormalised and stored as a build stores them (int8, a scale per row); the
+  answer's cost does not depend on their values, only on their count.
 Embedding a million passages would take a day on this CPU: the build time of
 that part is reported from the measured throughput, not run.
 """
@@ -83,6 +87,22 @@ def _vectors(base: np.ndarray, size: int, seed: int = 0) -> np.ndarray:
     return out
 
 
+def _sentence_vectors(passages: list, vectors: np.ndarray, seed: int = 1):
+    """Stored sentence vectors for derived passages, in chunks (float32 for all of them would be ~8 GB at 1M)."""
+    from qa.sentence_vectors import Pending, offsets, quantise
+
+    at = offsets(passages)
+    owner = np.repeat(np.arange(len(passages)), np.diff(at))
+    rows = np.empty((len(owner), vectors.shape[1]), dtype=np.int8)
+    scales = np.empty(len(owner), dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    for start in range(0, len(owner), 65536):
+        stop = min(len(owner), start + 65536)
+        v = vectors[owner[start:stop]] + rng.standard_normal((stop - start, vectors.shape[1]), dtype=np.float32) * (0.5 / np.sqrt(vectors.shape[1]))
+        rows[start:stop], scales[start:stop] = quantise(v / np.linalg.norm(v, axis=1, keepdims=True))
+    return Pending(rows, scales, at)
+
+
 def derived(size: int, base: Path) -> tuple[list, np.ndarray, object, float]:
     """(passages, vectors, manifest, seconds to derive) of `size` passages made from the real ones in `base`."""
     from qa.build import versions
@@ -118,11 +138,14 @@ def build(size: int, base: Path, root: Path) -> dict:
     from qa.store import FlatStore
 
     passages, vectors, manifest, derive_s = derived(size, base)
+    t = time.perf_counter()
+    sentences = _sentence_vectors(passages, vectors)
+    derive_s += time.perf_counter() - t
     documents = manifest.documents
     root.mkdir(parents=True, exist_ok=True)
     # Vector store, BM25 and passage table, written and committed as a build does.
     t = time.perf_counter()
-    name = generation.write(root, manifest, passages, vectors, FaissBackend())
+    name = generation.write(root, manifest, passages, vectors, FaissBackend(), sentences=sentences)
     write_s = time.perf_counter() - t
     size_bytes = sum(f.stat().st_size for f in (root / name).rglob("*") if f.is_file())
     store = generation.open_generation(root / name, full_check=False).index.store
@@ -139,6 +162,7 @@ def build(size: int, base: Path, root: Path) -> dict:
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found)]))
     out = {
         "passages": size,
+        "sentences": len(sentences.rows),
         "documents": len(documents),
         "store": store.kind,
         "store_params": store.params(),

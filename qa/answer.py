@@ -204,7 +204,7 @@ def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndar
     `cosines` holds each sentence's cosine to the question, in the same order.
     Question words are weighted by how rare they are among these sentences.
     """
-    q_terms, q_pairs, kind = _terms(question), _bigrams(question), wanted(question)
+    q_terms, q_pairs, kind, q_words = _terms(question), _bigrams(question), wanted(question), question_terms(question)
     spans = [(i, j, a, b) for i, p in enumerate(passages) for j, (a, b, _, _) in enumerate(p.sentences)]
     texts = [passages[i].text[a:b] for i, _, a, b in spans]
     terms = [_terms(t) for t in texts]
@@ -217,7 +217,7 @@ def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndar
         novelty = len(s_terms - q_terms) / len(s_terms) if s_terms else 0.0
         words = _WORDS.findall(text)
         rows[r] = (
-            cosines[r], overlap, has_kind(kind, text, question_terms(question)), novelty, j == 0,
+            cosines[r], overlap, has_kind(kind, text, q_words), novelty, j == 0,
             np.log1p(len(words)), _heading_like(text, passages[i]), novelty < 0.25, scores[i], i == 1, i == 2,
             sum(idf[t] for t in q_terms & s_terms) / total, len(q_pairs & _bigrams(text)) / max(1, len(q_pairs)),
             span_strength(question, text, kind), cosines[r] - top,
@@ -226,7 +226,7 @@ def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndar
 
 
 def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
-                     scores: Sequence[float] | None = None) -> list[tuple[int, int, float]]:
+                     scores: Sequence[float] | None = None, everything: bool = False) -> list[tuple[int, int, float]]:
     """Per passage: (start, end, score) of the sentence that best answers.
 
     The score is linear in SENTENCE_FEATURES: meaning (cosine of the
@@ -235,12 +235,14 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     asked for (a date for "when"...) near the question's words, how much it
     adds beyond them, its place and length, whether it looks like a heading,
     and the passage's own score and rank. Scores compare across passages, so
-    the best of them is the answer.
+    the best of them is the answer. Only the first MAX_SENTENCES are
+    embedded, unless `everything` (their vectors were stored at build time:
+    scoring all of them costs nothing).
     """
     scores = list(scores) if scores is not None else [0.0] * len(passages)
     texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
     dense = np.zeros(len(texts), dtype=np.float32)
-    limit = min(len(texts), MAX_SENTENCES)
+    limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
     if limit:
         dense[:limit] = encode(texts[:limit]) @ q
     spans, rows = sentence_matrix(question, passages, dense, scores)

@@ -34,6 +34,7 @@ from .onnx_export import ensure_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
 from .readers import suffix_list
+from . import sentence_vectors
 from .settings import Settings
 from .text import clean, words
 
@@ -185,12 +186,20 @@ def build_index(
         keep = set(p.unchanged)
         keep_rows = previous.index.rows_of(keep) if keep else np.zeros(0, np.int64)
         carried = [previous.index.passage(int(r)) for r in keep_rows]
+        # Sentence vectors are stored unless an update carries passages from a
+        # generation without them (then they would all be embedded again: --full does that, once).
+        with_sentences = reason is not None or previous is None or previous.sentences is not None
+        if not with_sentences:
+            say("This index stores no sentence vectors (answers embed sentences per question); "
+                "qa index --full adds them, embedding only the sentences.")
+        sentence_texts = sentence_vectors.texts(new_passages) if with_sentences else []
         with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
-            say(f"Embedding the new passages of {len(docs)} files ({len(new_passages)} passages, cached ones reused).")
-            new_vectors, embedded = embed_with_cache(
-                cache, [x.text for x in new_passages],
-                lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress),
-            )
+            say(f"Embedding the new passages of {len(docs)} files ({len(new_passages)} passages and their "
+                f"{len(sentence_texts)} sentences, cached ones reused).")
+            encode = lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)  # noqa: E731
+            new_vectors, embedded = embed_with_cache(cache, [x.text for x in new_passages], encode)
+            # After the passages: a one-sentence passage's sentence is then found in the cache.
+            sentence_rows, _ = embed_with_cache(cache, sentence_texts, encode)
         passages = carried + new_passages
         if not passages:
             raise EmptyCorpus(
@@ -220,7 +229,10 @@ def build_index(
             versions=versions(),
         )
         reuse = previous.index if previous is not None and reason is None else None
-        name = generation.write(root, manifest, passages, new_vectors, backend_of(settings), reuse,
+        sentences = sentence_vectors.Pending.build(
+            previous.sentences if previous is not None else None, keep_rows, passages, sentence_rows
+        ) if with_sentences else None
+        name = generation.write(root, manifest, passages, new_vectors, backend_of(settings), reuse, sentences,
                                 before_commit=lease.assert_held if lease is not None else None)
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.

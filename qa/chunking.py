@@ -6,6 +6,7 @@ is ever truncated silently at embedding time.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from dataclasses import asdict, dataclass, fields
 from typing import Callable, Sequence
@@ -48,12 +49,23 @@ class Passage:
     def from_dict(cls, row: dict) -> "Passage":
         # JSON turns tuples into lists: every field declared as a tuple is turned
         # back, so fields added later round-trip through every backend unchanged.
-        tuples = {f.name for f in fields(cls) if str(f.type).startswith(("tuple", "Tuple"))}
+        # A question reads a few hundred passages (the fused pool): the field
+        # names are looked up once, and a list of flat lists converts in one pass.
+        tuples = _tuple_fields(cls)
         return cls(**{k: _tuples(v) if k in tuples else v for k, v in row.items()})
 
 
+@functools.lru_cache(maxsize=None)
+def _tuple_fields(cls) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls) if str(f.type).startswith(("tuple", "Tuple")))
+
+
 def _tuples(x):
-    return tuple(_tuples(i) for i in x) if isinstance(x, list) else x
+    if not isinstance(x, list):
+        return x
+    if x and isinstance(x[0], list) and not (x[0] and isinstance(x[0][0], list)):
+        return tuple(map(tuple, x))  # sentence spans: [[start, end, line, line], ...], as written
+    return tuple(_tuples(i) for i in x)
 
 
 def chunk(

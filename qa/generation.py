@@ -32,6 +32,7 @@ from .documents import file_sha256
 from .errors import IndexCorrupt
 from .locking import take
 from .manifest import FileEntry, Manifest, StoreInfo
+from .sentence_vectors import Pending, SentenceVectors, open_stored
 
 CURRENT = "CURRENT"
 LOCK = "LOCK"
@@ -52,6 +53,8 @@ class Generation:
     path: Path
     manifest: Manifest
     index: SearchIndex
+    # Stored sentence vectors (None for a generation written before them: answers then embed sentences).
+    sentences: SentenceVectors | None = None
     # Set once every file's checksum has been verified (at once for small
     # generations, in the background for large ones); `damage` says what failed.
     checked: threading.Event = field(default_factory=threading.Event)
@@ -99,6 +102,7 @@ def write(
     vectors: np.ndarray,
     backend: Backend,
     previous: SearchIndex | None = None,
+    sentences: Pending | None = None,
     before_commit: Callable[[], None] | None = None,
 ) -> str:
     """Write a complete generation, fsync it, and commit it as CURRENT. Returns its name.
@@ -115,10 +119,12 @@ def write(
         shutil.rmtree(tmp)
     tmp.mkdir()
     written = backend.write(tmp, passages, vectors, previous)
-    files = {f: FileEntry(file_sha256(tmp / f), (tmp / f).stat().st_size) for f in written.files}
+    # Beside whichever backend wrote the rest: every backend keeps its generation folder.
+    extra = sentences.write(tmp) if sentences is not None else ()
+    files = {f: FileEntry(file_sha256(tmp / f), (tmp / f).stat().st_size) for f in (*written.files, *extra)}
     manifest = replace(manifest, generation=name, store=StoreInfo(written.kind, dict(written.params)), files=files)
     manifest_io.write(tmp, manifest)
-    for f in [*written.files, manifest_io.FILE]:
+    for f in [*files, manifest_io.FILE]:
         fsync(tmp / f)
     for folder in sorted({(tmp / f).parent for f in written.files}, reverse=True):
         fsync(folder)
@@ -205,7 +211,8 @@ def open_generation(path: Path, full_check: bool | None = None) -> Generation:
         raise IndexCorrupt(f"{path} holds {len(index)} passages; the manifest says {counts.passages}")
     if index.dimension != manifest.model.dimension:
         raise IndexCorrupt(f"{path} holds vectors of dimension {index.dimension}; the manifest says {manifest.model.dimension}")
-    gen = Generation(path=path, manifest=manifest, index=index)
+    sentences = open_stored(path, manifest.files, counts.passages, manifest.model.dimension)
+    gen = Generation(path=path, manifest=manifest, index=index, sentences=sentences)
     if full_check:
         gen.checked.set()
     else:

@@ -18,6 +18,7 @@ from .embedding import Embedder
 from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
+from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .span import best_span, wanted
 
@@ -126,6 +127,7 @@ class Searcher:
             raise InvalidArgument("documents must be a list of document names, not one string.")
         documents = list(documents) if documents is not None else None
         gen = self.generation
+        index = _Passages(gen.index)  # one question reads each passage once
         if self._checked != gen.name:
             _check_model(gen, self.embedder.identity())
             self._checked = gen.name
@@ -141,23 +143,27 @@ class Searcher:
             w = followup.CONTEXT_WEIGHT
             q = (1 - w) * q + w * self.embedder.encode([searched])[0]
             q = (q / (np.linalg.norm(q) or 1.0)).astype(np.float32)
-        rows, scores, dense = candidates(gen.index, searched, q, k, documents)
+        rows, scores, dense = candidates(index, searched, q, k, documents)
         similarity = dict(zip(rows, dense))
-        hits = collapse(gen.index, rows, scores, k)
-        passages = [gen.index.passage(r) for r, _, _ in hits]
+        hits = collapse(index, rows, scores, k)
+        passages = [index.passage(r) for r, _, _ in hits]
         # the passages are found with the completed question; the sentence is judged by the question's own words
-        encode = _remembering(self.embedder.encode)  # the chosen sentence's vector is needed again below
-        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits])
-        paged = {d: e for d, e in gen.manifest.documents.items() if e.pages}
+        stored = by_text(gen.sentences, [r for r, _, _ in hits], passages) if gen.sentences is not None else {}
+        # Sentence vectors stored at build answer without a model call; any sentence
+        # missing from them is embedded now, once (its vector is needed again below).
+        encode = remembering(self.embedder.encode, stored)
+        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits], everything=bool(stored))
+        # Looked up per cited document: listing the paged ones cost ~29 ms a question at 230,000 documents.
+        entries = gen.manifest.documents
 
         def citation(p, lines=None):
             a, b = lines or (p.line_start, p.line_end)
-            entry = paged.get(p.document)
-            return cite(p, a, b, entry.pages, entry.ocr) if entry else cite(p, a, b)
+            entry = entries.get(p.document)
+            return cite(p, a, b, entry.pages, entry.ocr) if entry is not None and entry.pages else cite(p, a, b)
 
         results = [
             Hit(rank=rank, score=float(score), text=p.text, citation=citation(p), answer_start=a, answer_end=b,
-                also_in=tuple(citation(gen.index.passage(t)) for t in twins))
+                also_in=tuple(citation(index.passage(t)) for t in twins))
             for rank, ((_, score, twins), p, (a, b, _)) in enumerate(zip(hits, passages, chosen), start=1)
         ]
         best, p_answer = None, 0.0
@@ -168,7 +174,7 @@ class Searcher:
             hit = results[top]
             sentence = hit.answer_sentence
             s_vec = encode([sentence])[0]
-            x = confidence.features(gen.index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
+            x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
                                     scores, documents, float(s_vec @ q), _type_match(searched, sentence), rows)
             p_answer = confidence.probability(x)
             if confidence.label(p_answer) != "weak":
@@ -180,17 +186,20 @@ class Searcher:
                       interpreted_as=resolved.text if resolved else None)
 
 
-def _remembering(encode):
-    """`encode` that embeds each distinct text once per question."""
-    seen: dict[str, np.ndarray] = {}
+class _Passages:
+    """The index, with each passage parsed once per question (the pool is read by fusion, collapse and confidence)."""
 
-    def remembered(texts):
-        missing = [t for t in dict.fromkeys(texts) if t not in seen]
-        if missing:
-            seen.update(zip(missing, encode(missing)))
-        return np.stack([seen[t] for t in texts])
+    def __init__(self, index: SearchIndex):
+        self._index, self._seen = index, {}
 
-    return remembered
+    def passage(self, row: int):
+        return self._seen[row] if row in self._seen else self._seen.setdefault(row, self._index.passage(row))
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
 
 
 def _type_match(question: str, sentence: str) -> bool:
