@@ -209,15 +209,22 @@ def base_corpus(work: Path, fallback, query_vectors: np.ndarray, query_texts: li
     from qa.evaluation import work_dir
     from qa.current import load
 
+    from qa.errors import QAError
+
     index = work_dir(SCIFACT) / "index"
+    gen, why = None, ""
     if (index / "CURRENT").is_file():
-        gen = load(index)
+        try:
+            gen = load(index)
+        except QAError as exc:  # written by an older qa: `qa eval` rebuilds it (from the embedding cache)
+            why = f"; the SciFact eval index could not be opened ({exc}), run qa eval ../shared/eval/scifact to renew it"
+    if gen is not None:
         rows, source = (p.to_dict() for p in gen.index.passages()), "SciFact eval index"
         vectors = gen.index.vectors(np.arange(len(gen.index)))
         meta = {"model": asdict(gen.manifest.model), "chunking": asdict(gen.manifest.chunking)}
     else:
         rows, vectors, embedder = fallback
-        source = f"{len(vectors)} passages embedded by this run (run qa eval on SciFact for all 5,183 abstracts)"
+        source = f"{len(vectors)} passages embedded by this run (run qa eval on SciFact for all 5,183 abstracts{why})"
         meta = {"model": asdict(embedder.identity()), "chunking": {}}
     work.mkdir(parents=True, exist_ok=True)
     with open(work / "passages.jsonl", "w", encoding="utf-8") as fh:
