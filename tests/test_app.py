@@ -6,6 +6,7 @@ import shutil
 import socket
 import sys
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,23 +32,32 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
-    sys.path.insert(0, str(ROOT))
-    import app
-    import qa
-
     base = tmp_path_factory.mktemp("app")
     docs = base / "documents"
     shutil.copytree(SAMPLES, docs)
     (docs / "hostile.md").write_text(HOSTILE, encoding="utf-8")
     shutil.copy(ROOT / "tests" / "data" / "files" / "guide.pdf", docs / "guide.pdf")  # made by LibreOffice
-    settings = qa.Settings(documents=docs, index=base / "index")
+    with page_at(docs, base / "index", embedder) as url:
+        yield url, docs
+
+
+@contextmanager
+def page_at(docs: Path, index: Path, embedder):
+    """The page (app.build_demo) over `docs`, indexed first, served on a free port: yields its URL."""
+    sys.path.insert(0, str(ROOT))
+    import app
+    import qa
+
+    settings = qa.Settings(documents=docs, index=index)
     qa.build_index(settings, embedder=embedder)
     demo = app.build_demo(settings)
     demo.queue(max_size=app.QUEUE_SIZE, default_concurrency_limit=app.CONCURRENCY)
     port = _free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False)
-    yield f"http://127.0.0.1:{port}", docs
-    demo.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COURT, OKAPI, SAMPLES
-from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, SIZES, _ask, _free_port, _open, browser  # noqa: F401 (a fixture)
+from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, SIZES, _ask, _open, browser, page_at  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 OKAPI_QUESTION = "When was the okapi reserve founded?"
@@ -17,21 +17,12 @@ OKAPI_QUESTION = "When was the okapi reserve founded?"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, embedder):
     """A page of its own (these tests delete documents), with examples built from titles (no .questions.txt)."""
-    import app
-    import qa
-
     base = tmp_path_factory.mktemp("manage")
     docs = base / "documents"
     shutil.copytree(SAMPLES, docs)
     (docs / ".questions.txt").unlink(missing_ok=True)
-    settings = qa.Settings(documents=docs, index=base / "index")
-    qa.build_index(settings, embedder=embedder)
-    demo = app.build_demo(settings)
-    demo.queue(max_size=app.QUEUE_SIZE, default_concurrency_limit=app.CONCURRENCY)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, share=False)
-    yield f"http://127.0.0.1:{port}", docs
-    demo.close()
+    with page_at(docs, base / "index", embedder) as url:
+        yield url, docs
 
 
 def _documents(page):
