@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import ROOT, SCIFACT, cpu_name, write_scifact_documents
+from bench.corpus import ROOT, SCIFACT, child_json, cpu_name, write_scifact_documents
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -238,10 +238,7 @@ def base_corpus(work: Path, fallback, query_vectors: np.ndarray, query_texts: li
 
 
 def _child(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bench.scale", *args], capture_output=True, text=True, cwd=ROOT)
-    if done.returncode:
-        raise SystemExit(f"bench.scale {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_json("bench.scale", args)
 
 
 def main() -> int:

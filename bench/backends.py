@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,14 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.corpus import ROOT, SCIFACT, cpu_name
+from bench.corpus import ROOT, SCIFACT, child_json, cpu_name
 
 BACKENDS = ("faiss", "milvus-lite", "milvus-server")
 
 
 def prepare_base(work: Path, n_queries: int) -> str:
     """Real passages, vectors and encoded questions in bench/scale.py's layout, from the SciFact eval index."""
-    from qa.current import load
     from qa.evaluation import read_beir, work_dir
     from qa.fast_encoder import open_fast
 
@@ -166,10 +164,7 @@ def _dense_index(store) -> str:
 
 
 def _child(args: list[str]) -> dict:
-    done = subprocess.run([sys.executable, "-m", "bench.backends", *args], capture_output=True, text=True, cwd=ROOT)
-    if done.returncode:
-        raise SystemExit(f"bench.backends {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return child_json("bench.backends", args)
 
 
 def render(result: dict) -> str:

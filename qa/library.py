@@ -9,10 +9,13 @@ before it reaches the chat, which sanitises its HTML again when showing it.
 from __future__ import annotations
 
 import html
+import os
+import secrets
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .errors import InvalidArgument
@@ -194,9 +197,6 @@ def browser_secret(index: Path) -> str:
     longer read what browsers had stored and every conversation was lost; one
     kept beside the index (owner-only) lets history survive a restart.
     """
-    import os
-    import secrets
-
     path = Path(index) / ".page-secret"
     try:
         value = path.read_text(encoding="ascii").strip()
@@ -227,8 +227,6 @@ class Withdrawn:
     """
 
     def __init__(self) -> None:
-        import threading
-
         self._ids: set[str] = set()
         self._lock = threading.Lock()
 

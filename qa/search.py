@@ -193,7 +193,9 @@ class _Passages:
         self._index, self._seen = index, {}
 
     def passage(self, row: int):
-        return self._seen[row] if row in self._seen else self._seen.setdefault(row, self._index.passage(row))
+        if row not in self._seen:
+            self._seen[row] = self._index.passage(row)
+        return self._seen[row]
 
     def __len__(self) -> int:
         return len(self._index)
