@@ -93,7 +93,11 @@ class Lexical:
             raise ValueError(f"BM25 variant {params.get('method')!r} is not supported")
         arrays = [np.load(folder / f"{n}.csc.index.npy", mmap_mode="r", allow_pickle=False) for n in ("data", "indices", "indptr")]
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
-        stopwords = frozenset(json.loads((folder / STOPWORDS_FILE).read_text(encoding="utf-8")))
+        listed = folder / STOPWORDS_FILE
+        # Indexes written before the list was saved were tokenised with bm25s's
+        # English list: the same words, so they keep answering after an upgrade.
+        stopwords = (frozenset(json.loads(listed.read_text(encoding="utf-8"))) if listed.exists()
+                     else _english_stopwords())
         return cls(*arrays, vocab, int(params["num_docs"]), stopwords)
 
     def scores(self, query: str) -> np.ndarray:

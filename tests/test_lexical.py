@@ -41,3 +41,15 @@ def test_answering_does_not_import_bm25s_or_scipy(tmp_path):
             "assert l.scores('trafficking law').max() > 0; print('bm25s' in sys.modules, 'scipy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_an_index_saved_before_the_stopword_list_was_kept_still_loads(tmp_path):
+    # Releases before stopwords.json tokenised with bm25s's English list; such an
+    # index (an upgraded user's, or qa eval's cache) must answer as before.
+    Lexical.write(tmp_path, _texts())
+    with_list = [Lexical.load(tmp_path).scores(q) for q in QUESTIONS]
+    (tmp_path / "stopwords.json").unlink()
+    without = Lexical.load(tmp_path)
+    for q, expected in zip(QUESTIONS, with_list):
+        assert np.array_equal(without.scores(q), expected)
+    assert without.scores("the of and").max() == 0  # stop words still skipped
