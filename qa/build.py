@@ -146,7 +146,8 @@ def build_index(
         quick = _quick_manifest(root)
         if quick is not None and rebuild_reason(quick, settings, full) is None:
             p = plan(quick, sources, rebuild=False)
-            if not p.todo and not p.removed:
+            # An older format is rewritten (everything carried over, nothing embedded): the upgrade.
+            if not p.todo and not p.removed and quick.format_version == manifest_io.FORMAT_VERSION:
                 return BuildReport(
                     documents=len(p.unchanged),
                     passages=quick.counts.passages,

@@ -124,7 +124,7 @@ def write(
     files = {f: FileEntry(file_sha256(tmp / f), (tmp / f).stat().st_size) for f in (*written.files, *extra)}
     manifest = replace(manifest, generation=name, store=StoreInfo(written.kind, dict(written.params)), files=files)
     manifest_io.write(tmp, manifest)
-    for f in [*files, manifest_io.FILE]:
+    for f in [*files, manifest_io.DOCUMENTS, manifest_io.FILE]:
         fsync(tmp / f)
     for folder in sorted({(tmp / f).parent for f in written.files}, reverse=True):
         fsync(folder)

@@ -52,10 +52,25 @@ def keyword_text(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
-def _english_stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+_english: frozenset[str] | None = None
 
-    return frozenset(STOPWORDS_EN)
+
+def _english_stopwords() -> frozenset[str]:
+    """bm25s's English list, read from its file: `import bm25s.stopwords` runs
+    bm25s's __init__, which imports scipy (~0.2-0.4 s in every new `qa ask`)."""
+    global _english
+    if _english is None:
+        import importlib.util
+
+        spec = importlib.util.find_spec("bm25s")  # locates the package without running it
+        if spec is None or not spec.submodule_search_locations:
+            raise ImportError("bm25s is not installed")
+        path = Path(list(spec.submodule_search_locations)[0]) / "stopwords.py"
+        found = importlib.util.spec_from_file_location("qa._bm25s_stopwords", path)
+        module = importlib.util.module_from_spec(found)
+        found.loader.exec_module(module)  # a file of tuple literals, nothing imported
+        _english = frozenset(module.STOPWORDS_EN)
+    return _english
 
 
 def tokenize(texts: Sequence[str], stopwords: frozenset[str] | None = None) -> list[list[str]]:

@@ -19,14 +19,16 @@ def test_sample_build_report_and_manifest(sample_index):
     settings, report = sample_index
     assert report.documents == 2 and report.passages > 5 and report.skipped == ()
     m = json.loads((settings.index / report.generation / "manifest.json").read_text())
-    assert m["format_version"] == manifest.FORMAT_VERSION == 2 and len(m["checksum"]) == 64
+    assert m["format_version"] == manifest.FORMAT_VERSION == 3 and len(m["checksum"]) == 64
     assert m["model"]["name"] == "all-MiniLM-L6-v2" and m["model"]["dimension"] == 384
     assert len(m["model"]["sha256"]) == 64
     assert m["chunking"]["chunk_tokens"] == 128
-    assert set(m["documents"]) == {COURT, UN}
     assert m["counts"]["passages"] == m["counts"]["vectors"] == report.passages
     assert {"faiss-cpu", "sentence-transformers", "qa"} <= set(m["versions"])
-    assert m["documents"][COURT]["title"].startswith("Military Chamber of the Supreme Court")
+    assert manifest.DOCUMENTS in m["files"]
+    documents = manifest.read(settings.index / report.generation).documents
+    assert set(documents) == {COURT, UN}
+    assert documents[COURT].title.startswith("Military Chamber of the Supreme Court")
 
 def test_index_holds_no_pickle(sample_index):
     settings, _ = sample_index
@@ -71,7 +73,7 @@ def test_added_file_is_found_and_only_it_is_embedded(built, embedder):
     (docs / "okapi.txt").write_text(OKAPI)
     report = _build(docs, index, embedder)
     assert report.added == ("okapi.txt",) and report.unchanged == 2 and not report.changed
-    new_passages = json.loads((index / report.generation / "manifest.json").read_text())["documents"]["okapi.txt"]["passages"]
+    new_passages = manifest.read(index / report.generation).documents["okapi.txt"].passages
     assert report.embedded == new_passages
     answer = searcher.ask("When was the okapi reserve founded?", k=1)  # live reload
     assert answer.passages[0].citation.document == "okapi.txt"
@@ -139,3 +141,28 @@ def test_small_updates_never_import_torch(built):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.splitlines()
     assert json.loads(out[0])["removed"] == ["okapi.txt"] and json.loads(out[1]) is False
     assert qa.verify(index, docs).ok
+
+
+def test_an_index_of_format_2_is_upgraded_by_qa_index_without_embedding(built, embedder):
+    """Format 2 kept the document list inline in manifest.json; it serves as it is, and the next
+    `qa index` writes format 3 with every vector carried over."""
+    import dataclasses
+    import hashlib
+
+    docs, index = built
+    gen = index / (index / "CURRENT").read_text().strip()
+    m = manifest.read(gen)
+    d = m.to_dict()
+    d["files"].pop(manifest.DOCUMENTS)
+    d.update(format_version=2, documents={k: dataclasses.asdict(v) for k, v in m.documents.items()})
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (gen / manifest.FILE).write_text(json.dumps(d))
+    (gen / manifest.DOCUMENTS).unlink()
+    old = qa.Searcher(index, embedder=embedder)
+    assert old.generation.manifest.format_version == 2
+    assert old.ask("Who chairs the Military Chamber?").answer.citation.document == COURT
+    report = _build(docs, index, embedder)
+    assert not report.up_to_date and report.embedded == 0 and report.unchanged == 2
+    new = manifest.read(index / report.generation)
+    assert new.format_version == manifest.FORMAT_VERSION and dict(new.documents.items()) == dict(m.documents.items())
+    assert _build(docs, index, embedder).up_to_date and qa.verify(index, docs).ok

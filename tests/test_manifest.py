@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -26,7 +27,41 @@ def _example() -> Manifest:
 def test_round_trip_is_exact(tmp_path):
     m = _example()
     manifest.write(tmp_path, m)
-    assert manifest.read(tmp_path) == m
+    back = manifest.read(tmp_path)
+    # The document list is its own file, listed with its checksum like the generation's other files.
+    docs = tmp_path / manifest.DOCUMENTS
+    assert back.files[manifest.DOCUMENTS] == FileEntry(hashlib.sha256(docs.read_bytes()).hexdigest(), docs.stat().st_size)
+    assert back == dataclasses.replace(m, files=back.files)
+    assert "documents" not in json.loads((tmp_path / manifest.FILE).read_text())
+
+
+def test_the_document_list_is_read_on_demand(tmp_path):
+    entries = {f"d{i:03d}.txt": DocumentEntry(f"{i:064x}", f"Title {i}", "utf-8", i + 1) for i in range(300)}
+    entries["é/paged.pdf"] = DocumentEntry("e" * 64, "Paged", "pdf", 3, (1, 9, 20), (None, 87.5, None))
+    manifest.write(tmp_path, dataclasses.replace(_example(), documents=entries, counts=Counts(301, 12, 12)))
+    table = manifest.read(tmp_path).documents
+    assert isinstance(table, manifest.DocumentTable)
+    assert table["é/paged.pdf"] == entries["é/paged.pdf"] and table.get("d007.txt").passages == 8
+    assert table.get("missing.txt") is None and "missing.txt" not in table and "d299.txt" in table
+    assert list(table) == sorted(entries) and len(table) == 301 and dict(table.items()) == entries
+
+
+def test_a_manifest_of_format_2_still_opens(tmp_path):
+    """Format 2 kept the document list inline; it opens as it is (qa index rewrites it as format 3)."""
+    m = _example()
+    d = m.to_dict()
+    d.update(format_version=2, documents={k: dataclasses.asdict(v) for k, v in m.documents.items()})
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (tmp_path / manifest.FILE).write_text(json.dumps(d))
+    old = manifest.read(tmp_path)
+    assert old.format_version == 2 and old.documents == m.documents and old == dataclasses.replace(m, format_version=2)
+
+
+def test_a_damaged_document_list_is_index_corrupt(tmp_path):
+    manifest.write(tmp_path, _example())
+    (tmp_path / manifest.DOCUMENTS).write_bytes(b"not a database" * 100)
+    with pytest.raises(qa.IndexCorrupt, match=manifest.DOCUMENTS):
+        manifest.read(tmp_path)
 
 
 @pytest.mark.parametrize(
