@@ -190,6 +190,18 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from . import manifest
+    from .current import current_name
+    from .fast_encoder import prefetch
+
+    # The question encoder opens in the background while the answer code is
+    # imported and the index opened (a new process pays both once).
+    name = current_name(Path(args.index))
+    if name is not None:
+        try:
+            prefetch(manifest.read(Path(args.index) / name).model.sha256)
+        except QAError:
+            pass  # Searcher says what is wrong, or serves an earlier generation
     from .search import Searcher
 
     answer = Searcher(args.index).ask(args.question, k=args.k, documents=args.documents)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -151,7 +150,10 @@ class DocumentTable(Mapping[str, DocumentEntry]):
     _COLUMNS = "sha256, title, encoding, passages, pages, ocr"
 
     def __init__(self, path: Path):
+        import sqlite3  # here, not at import: `qa --help` needs no database
+
         self.path = Path(path)
+        self._error = sqlite3.Error
         uri = self.path.resolve().as_uri() + "?mode=ro&immutable=1"
         try:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
@@ -164,7 +166,7 @@ class DocumentTable(Mapping[str, DocumentEntry]):
         try:
             with self._lock:
                 return self._db.execute(sql, args).fetchall()
-        except sqlite3.Error as exc:
+        except self._error as exc:
             raise IndexCorrupt(f"{self.path} cannot be read ({exc})") from None
 
     @staticmethod
@@ -202,6 +204,8 @@ class DocumentTable(Mapping[str, DocumentEntry]):
 
 def write_documents(path: Path, documents: Mapping[str, DocumentEntry]) -> None:
     """Write the document list to `path` (through a temporary file: `documents` may be read from `path`)."""
+    import sqlite3
+
     rows = [(k, e.sha256, e.title, e.encoding, e.passages, json.dumps(list(e.pages)) if e.pages else "",
              json.dumps(list(e.ocr)) if e.ocr else "") for k, e in sorted(documents.items())]
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

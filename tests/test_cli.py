@@ -63,3 +63,15 @@ def test_help_does_not_import_torch():
     code = "import sys, qa.cli\ntry:\n    qa.cli.main(['--help'])\nexcept SystemExit: pass\nprint('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("False False")
+
+
+def test_ask_in_a_new_process_loads_only_what_answering_needs(sample_index):
+    """`qa ask` answers without torch, without bm25s (which imports scipy) and without the build's modules."""
+    import subprocess
+    import sys
+
+    code = ("import sys, qa.cli\n"
+            f"qa.cli.main(['ask', 'Who chairs the Military Chamber?', '--index', {str(sample_index[0].index)!r}])\n"
+            "print(sorted(m for m in ('torch', 'bm25s', 'scipy', 'qa.build', 'qa.cache', 'qa.onnx_export') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Aziz Seyidov" in out and out.strip().splitlines()[-1] == "[]"
