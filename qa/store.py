@@ -157,7 +157,16 @@ class IvfStore(FlatStore):
     def load(cls, path: Path) -> "IvfStore":
         import faiss
 
-        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)  # already the concrete type
+        # The cells' lists memory-mapped read-only (OnDiskInvertedLists): opening reads
+        # only the header, the quantizer and the direct map (0.03 s at a million
+        # passages, against 0.23 s for IO_FLAG_MMAP_IFC, which walks every list),
+        # the same search results bit for bit, and pages shared with the OS cache.
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)  # already the concrete type
+        lists = faiss.downcast_InvertedLists(index.invlists)
+        if isinstance(lists, faiss.OnDiskInvertedLists):
+            # Its default prefetch starts up to 32 threads per search to touch the
+            # lists: ~1.5x slower p50 on 2 cores with the file already cached.
+            lists.prefetch_nthread = 0
         if index.direct_map.type == faiss.DirectMap.NoMap:
             index.make_direct_map()
         return cls(index.d, index)

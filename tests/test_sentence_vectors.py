@@ -107,6 +107,24 @@ def test_damaged_sentence_vectors_are_refused(built):
         sentence_vectors.SentenceVectors(gen.path, len(offsets), gen.manifest.model.dimension)
 
 
+def test_offsets_out_of_order_are_never_read_as_vectors(built, tmp_path):
+    """Offsets are memory-mapped and checked where used (opening does not scan them): a passage
+    whose offsets run backwards counts as having none, and carrying it over is refused."""
+    _, index = built
+    gen = load(index)
+    copy = tmp_path / "damaged"
+    shutil.copytree(gen.path, copy)
+    offsets = np.load(copy / sentence_vectors.OFFSETS)
+    offsets[2], offsets[3] = offsets[3], offsets[2] - 1
+    np.save(copy / sentence_vectors.OFFSETS, offsets)
+    damaged = sentence_vectors.SentenceVectors(copy, len(offsets) - 1, gen.manifest.model.dimension)
+    assert damaged.count(2) == -1 and damaged.count(0) == gen.sentences.count(0)
+    with pytest.raises(qa.IndexCorrupt, match="out of order"):
+        damaged.of(2)
+    with pytest.raises(qa.IndexCorrupt, match="out of order"):
+        damaged.take(np.arange(len(offsets) - 1))
+
+
 @pytest.mark.slow
 def test_milvus_generations_store_sentence_vectors_too(docs, tmp_path, embedder):
     index = tmp_path / "index"

@@ -47,7 +47,7 @@ class PassageTable(Sequence[Passage]):
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        self._offsets = np.load(offsets, allow_pickle=False)
+        self._offsets = np.load(offsets, mmap_mode="r", allow_pickle=False)  # 8 MB at a million passages: not read to open
         if self._offsets.ndim != 1 or len(self._offsets) == 0 or self._offsets[-1] != size:
             raise IndexCorrupt(f"{path} does not match its line offsets")
         self._documents: np.ndarray | None = None
