@@ -238,7 +238,8 @@ def candidates(
     top = float(best[0]) if len(best) else 0.0
     dense_rows, _ = index.dense(q, depth, documents)
     lex_rows, _ = index.keyword(question, depth, documents)
-    pool = np.unique(np.concatenate([dense_rows, lex_rows])).astype(np.int64)
+    pool = np.sort(np.concatenate([dense_rows, lex_rows]).astype(np.int64))
+    pool = pool[np.concatenate([[True], pool[1:] != pool[:-1]])]  # np.unique, without importing numpy.ma (~30 ms in a new process)
     if not len(pool):
         return [], [], []
     dense = index.vectors(pool) @ q
