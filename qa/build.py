@@ -209,7 +209,8 @@ def build_index(
             )
         if len(keep_rows):
             new_vectors = np.concatenate([previous.index.vectors(keep_rows), new_vectors])
-        documents = {d: before.documents[d] for d in p.unchanged}
+        listed = dict(before.documents.items()) if p.unchanged else {}  # one query for the whole list
+        documents = {d: listed[d] for d in p.unchanged}
         for d in docs:
             ocr = d.ocr if any(c is not None for c in d.ocr) else ()
             documents[d.id] = DocumentEntry(d.sha256, d.title, d.encoding, per_document[d.id], _page_lines(d), ocr)

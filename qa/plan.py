@@ -30,7 +30,8 @@ class Plan:
 def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> Plan:
     """Compare the folder with the manifest by content hash."""
     out = Plan()
-    old_docs = dict(before.documents) if before is not None else {}
+    # items(): one query for the whole list (dict(table) would ask once per document).
+    old_docs = dict(before.documents.items()) if before is not None else {}
     old_skipped = {s.document: s for s in before.skipped} if before is not None else {}
     for s in sources:
         old = old_docs.get(s.id) or old_skipped.get(s.id)

@@ -104,7 +104,7 @@ def verify(root: Path, documents: Path | None = None) -> VerifyReport:
 
 def _check_documents(gen, documents: Path, stale: list[str]) -> list[str]:
     problems: list[str] = []
-    indexed = dict(gen.manifest.documents)
+    indexed = dict(gen.manifest.documents.items())  # one query, not one per document
     known = set(indexed) | {s.document for s in gen.manifest.skipped}
     try:
         found = {s.id: s for s in scan(documents).files}
