@@ -7,12 +7,13 @@ scores are a sum over the columns of its terms, touching only the passages
 that contain them. Answering never imports bm25s (and scipy behind it), which
 would cost ~0.4 s in every new process.
 
-A question's best matches are found without scoring every matching row: each
-term's postings are also kept in impact order (its highest weights first,
-IMPACT_FILE), and the candidates are the rows at the head of any of its
-lists; when the k-th best of them outscores what any unseen row could still
-reach (the sum of each list's next weight), the top k is exact. Otherwise the
-heads are lengthened. An index written without the file scores every row.
+At a million passages a question's terms hold ~300,000 postings, and adding
+them all up was the largest cost of a search. Each term's postings are also
+kept in impact order (highest weight first, IMPACT_ROWS/IMPACT_WEIGHTS), so a
+question's best matches come from reading only the head of each long list
+(POSTINGS in all); the rows found are then scored exactly. Short lists are
+read whole, and while everything fits the result is exact. An index written
+before the impact files were kept reads every list whole, as it always did.
 """
 
 from __future__ import annotations
@@ -169,12 +170,13 @@ class Lexical:
         if not columns:
             return 0
         marks = self._scratch("marks", bool)
-        for a, b in columns:
-            marks[self._indices[a:b]] = True
-        found = int(np.count_nonzero(marks if rows is None else marks[rows]))
-        for a, b in columns:
-            marks[self._indices[a:b]] = False  # all clear again for the next question
-        return found
+        try:
+            for a, b in columns:
+                marks[self._indices[a:b]] = True
+            return int(np.count_nonzero(marks if rows is None else marks[rows]))
+        finally:
+            for a, b in columns:
+                marks[self._indices[a:b]] = False  # all clear again for the next question
 
     def top(self, query: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """The best (rows, scores) for `query`, at most `depth`, best first, scores > 0; ties keep row order.
@@ -191,17 +193,20 @@ class Lexical:
         heads = lengths if self._impact is None else _shares(lengths, POSTINGS)
         acc = self._scratch()
         seen = []
-        for (a, b), n in zip(columns, heads):  # a repeated term counts again, as in bm25s
-            rows, weights = (self._indices, self._data) if n == b - a else self._impact
-            seen.append(rows[a : a + n])
-            acc[seen[-1]] += weights[a : a + n]  # rows are unique within a column
+        try:
+            for (a, b), n in zip(columns, heads):  # a repeated term counts again, as in bm25s
+                rows, weights = (self._indices, self._data) if n == b - a else self._impact
+                seen.append(rows[a : a + n])
+                acc[seen[-1]] += weights[a : a + n]  # rows are unique within a column
+            every = np.concatenate(seen)
+            scores = acc[every]
+        finally:
+            for part in seen:
+                acc[part] = 0  # the scratch is all zeros again for the next question
         exact = heads == lengths
         wanted = depth if exact else RESCORED * depth
         # A row is in at most len(columns) lists: the best wanted * len(columns) entries hold the best
         # `wanted` rows. Never scanning all rows keeps a question's cost to the postings read.
-        every = np.concatenate(seen)
-        scores = acc[every]
-        acc[every] = 0  # the scratch is all zeros again for the next question
         if wanted * len(columns) < len(every):
             keep = np.argpartition(-scores, wanted * len(columns) - 1)[: wanted * len(columns)]
             every, scores = every[keep], scores[keep]
@@ -223,6 +228,7 @@ class Lexical:
 
     def __len__(self) -> int:
         return self._rows
+
 
 def best(rows: np.ndarray, scores: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
     """The `depth` best (rows, scores), best first; ties keep row order."""

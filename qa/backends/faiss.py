@@ -6,7 +6,7 @@ Layout of a generation folder (beside manifest.json)::
     passages.jsonl        passage text and citation, one JSON object a line
     passages.offsets.npy  byte offset of each line, so a passage is read on demand
     bm25/                 keyword index over the same passages (bm25s: .npy + JSON, and
-                          impact.order.npy: each term's postings by weight, for top-k without a full scan)
+                          impact.rows/weights.npy: each term's postings by weight, for top-k without a full scan)
 
 Everything is memory-mapped on open: instant at any size, shared between
 processes serving one index. No pickle anywhere.
