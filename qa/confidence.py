@@ -59,7 +59,7 @@ def rare_terms(index: SearchIndex, question: str, top_row: int, documents: Seque
     searched documents, 1 if every word occurs somewhere in them else 0).
 
     Document frequencies come from the keyword index itself (a word's BM25
-    matches), so they follow its tokenisation and any document filter. A word
+    matches, counted without scoring them), so they follow its tokenisation and any document filter. A word
     counts as present when a word of the same five-letter stem is ("chairs"
     in a text that says "Chairman"): in the top passage, or for the corpus in
     any passage of the candidate `pool`.
@@ -77,7 +77,7 @@ def rare_terms(index: SearchIndex, question: str, top_row: int, documents: Seque
     total = in_top = in_corpus = 0.0
     missing = False
     for w in words.values():
-        df = len(index.keyword(w, n, documents)[0])
+        df = index.keyword_count(w, documents)
         stem = w.lower()[:5]
         if df == 0:
             if pool_words is None:

@@ -234,10 +234,11 @@ def candidates(
     depth = min(len(index), max(100, 3 * k + 10))
     if depth <= 0:
         return [], [], []
-    _, best = index.keyword(question, 1)
-    top = float(best[0]) if len(best) else 0.0
     dense_rows, _ = index.dense(q, depth, documents)
-    lex_rows, _ = index.keyword(question, depth, documents)
+    lex_rows, lex = index.keyword(question, depth, documents)
+    # Unfiltered, the first keyword match is the corpus's best: one keyword search, not two.
+    best = lex if documents is None else index.keyword(question, 1)[1]
+    top = float(best[0]) if len(best) else 0.0
     pool = np.sort(np.concatenate([dense_rows, lex_rows]).astype(np.int64))
     pool = pool[np.concatenate([[True], pool[1:] != pool[:-1]])]  # np.unique, without importing numpy.ma (~30 ms in a new process)
     if not len(pool):

@@ -110,6 +110,16 @@ def test_keyword_search_finds_exact_rare_terms_and_scores_only_matches(opened):
     assert got[0] > 0 and got[1] == 0 and got[2] == 0
 
 
+def test_keyword_count_is_the_number_of_keyword_matches(opened):
+    # rare_terms reads document frequencies through keyword_count: it must count what keyword finds.
+    index, _, _, _ = opened
+    for q in ("herring cod quay", "Military", "S/2017/198", "xylophone", "the of"):
+        assert index.keyword_count(q) == len(index.keyword(q, len(index))[0]), q
+        docs = ["harbour.txt", "garden.txt"]
+        assert index.keyword_count(q, docs) == len(index.keyword(q, len(index), docs)[0]), q
+    assert index.keyword_count("herring cod quay") == 1 and index.keyword_count("soil sun") == 2
+
+
 def test_documents_filter_restricts_both_searches(opened):
     index, passages, _, embedder = opened
     q = embedder.encode(["Who chairs the Military Chamber?"])[0]

@@ -7,7 +7,8 @@ import sys
 
 import numpy as np
 
-from qa.lexical import Lexical, tokenize
+from qa import lexical
+from qa.lexical import IMPACT_ROWS, IMPACT_WEIGHTS, Lexical, tokenize
 
 from conftest import ROOT, SAMPLES
 
@@ -53,3 +54,47 @@ def test_an_index_saved_before_the_stopword_list_was_kept_still_loads(tmp_path):
     for q, expected in zip(QUESTIONS, with_list):
         assert np.array_equal(without.scores(q), expected)
     assert without.scores("the of and").max() == 0  # stop words still skipped
+
+
+def _exact_top(index: Lexical, q: str, depth: int) -> tuple[list, list]:
+    scores = index.scores(q)
+    rows = np.flatnonzero(scores > 0)
+    rows = rows[np.lexsort((rows, -scores[rows]))][:depth]
+    return rows.tolist(), scores[rows].tolist()
+
+
+def test_top_is_the_exact_best_while_the_postings_fit_and_index_without_impact_order_answers_alike(tmp_path):
+    Lexical.write(tmp_path, _texts())
+    ours = Lexical.load(tmp_path)
+    for q in QUESTIONS + ["law court section criminal code human"]:
+        for depth in (1, 5, 1000):
+            assert [list(x) for x in ours.top(q, depth)] == list(_exact_top(ours, q, depth)), (q, depth)
+    (tmp_path / IMPACT_ROWS).unlink()
+    (tmp_path / IMPACT_WEIGHTS).unlink()
+    older = Lexical.load(tmp_path)  # written before impact order was kept: scores every row
+    for q in QUESTIONS:
+        assert [list(x) for x in older.top(q, 5)] == list(_exact_top(ours, q, 5)), q
+
+
+def test_cut_postings_still_give_exact_scores_and_the_rows_with_the_highest_weights(tmp_path, monkeypatch):
+    Lexical.write(tmp_path, _texts())
+    ours = Lexical.load(tmp_path)
+    q = "the law on human trafficking adopted by the parliament and the court"
+    postings = sum(b - a for a, b in ours._columns(q))
+    monkeypatch.setattr(lexical, "POSTINGS", postings // 4)
+    rows, scores = ours.top(q, 5)
+    assert 0 < len(rows) <= 5 and np.array_equal(scores, ours.scores(q)[rows])
+    assert list(scores) == sorted(scores, reverse=True)
+    exact_rows, _ = _exact_top(ours, q, 5)
+    assert rows[0] == exact_rows[0]  # the best match holds the rare terms' highest weights
+
+
+def test_scores_of_and_count_read_only_the_asked_rows_and_agree_with_full_scoring(tmp_path):
+    Lexical.write(tmp_path, _texts())
+    ours = Lexical.load(tmp_path)
+    rows = np.array([len(ours) - 1, 0, 3, 2, 3])
+    for q in QUESTIONS:
+        full = ours.scores(q)
+        assert np.array_equal(ours.scores_of(q, rows), full[rows]), q
+        assert ours.count(q) == int((full > 0).sum()), q
+        assert ours.count(q, np.arange(0, len(ours), 2)) == int((full[::2] > 0).sum()), q

@@ -59,6 +59,10 @@ class SearchIndex(Protocol):
         """BM25 score of each of `rows` for `question` (0 where no term matches)."""
         ...
 
+    def keyword_count(self, question: str, documents: Sequence[str] | None = None) -> int:
+        """How many passages (of `documents` when given) `keyword` would match at unlimited depth."""
+        ...
+
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored unit vectors of `rows`, shape (len(rows), dimension)."""
         ...

@@ -5,7 +5,8 @@ Layout of a generation folder (beside manifest.json)::
     vectors.faiss         one vector per passage, row i = line i of passages.jsonl
     passages.jsonl        passage text and citation, one JSON object a line
     passages.offsets.npy  byte offset of each line, so a passage is read on demand
-    bm25/                 keyword index over the same passages (bm25s: .npy + JSON)
+    bm25/                 keyword index over the same passages (bm25s: .npy + JSON, and
+                          impact.rows/weights.npy: each term's postings by weight, for top-k without a full scan)
 
 Everything is memory-mapped on open: instant at any size, shared between
 processes serving one index. No pickle anywhere.
@@ -106,8 +107,7 @@ class FaissIndex:
         self.store, self.lexical, self.table = store, lexical, table
         self.kind = store.kind
         self.dimension = store.dimension
-        # One question asks for its keyword top list and then for the scores of
-        # the fused pool: score the corpus once per question, not twice.
+        # A document filter scores every row once per question (its top list, then the fused pool).
         self._scores = functools.lru_cache(maxsize=4)(self.lexical.scores)
 
     def __len__(self) -> int:
@@ -128,13 +128,20 @@ class FaissIndex:
         return rows[0][found].astype(np.int64), scores[0][found]
 
     def keyword(self, question: str, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if documents is None:
+            return self.lexical.top(question, depth)
         scores = self._scores(question)
-        rows = self.rows_of(documents) if documents is not None else np.flatnonzero(scores > 0)
+        rows = self.rows_of(documents)
         rows = rows[scores[rows] > 0]
         return _top(rows, scores[rows], depth)
 
     def keyword_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
-        return self._scores(question)[np.asarray(rows, dtype=np.int64)]
+        # Only the asked rows' postings are read: at a million passages scoring
+        # every row cost more than the rest of the search.
+        return self.lexical.scores_of(question, np.asarray(rows, dtype=np.int64))
+
+    def keyword_count(self, question: str, documents: Sequence[str] | None = None) -> int:
+        return self.lexical.count(question, None if documents is None else self.rows_of(documents))
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         return self.store.vectors(np.asarray(rows, dtype=np.int64))

@@ -102,6 +102,10 @@ class MilvusIndex:
             out[s : s + len(part)] = [where.get(int(r), 0.0) for r in part]
         return out
 
+    def keyword_count(self, question: str, documents: Sequence[str] | None = None) -> int:
+        # Milvus keeps no term statistics to read: the matches are counted (a search's window caps them at 16,384).
+        return len(self.keyword(question, self._n, documents)[0])
+
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
         got = self._get(rows, "dense")
