@@ -53,3 +53,16 @@ def test_an_index_saved_before_the_stopword_list_was_kept_still_loads(tmp_path):
     for q, expected in zip(QUESTIONS, with_list):
         assert np.array_equal(without.scores(q), expected)
     assert without.scores("the of and").max() == 0  # stop words still skipped
+
+
+def test_a_passage_is_found_by_the_words_of_the_heading_it_sits_under(tmp_path):
+    from qa.lexical import keyword_text
+
+    texts = [keyword_text("Guide", "Use at least 4096 bits.", "2. Membership › 2.3. Registering as a member"),
+             keyword_text("Guide", "Expiry comes after two years.", "2. Membership › 2.4. Expiry")]
+    assert "Registering" in texts[0] and "Membership" not in texts[0]  # the heading it sits under, not the chapter
+    Lexical.write(tmp_path, texts)
+    scores = Lexical.load(tmp_path).scores("key size when registering")
+    assert scores[0] > scores[1]
+    # a heading the text already opens with is not counted twice
+    assert keyword_text("", "2.3. Registering\n\nText.", "2.3. Registering").count("Registering") == 1
