@@ -8,7 +8,11 @@ re.findall(r"(?<![\w/.$-])(?:--?|\$)?[A-Za-z_][\w+]*(?:[/.:-][\w+]+)+|(?<![\w-])
 lower-cased to each text's tokens), so qa/lexical.py keeps bm25s's tokenisation.
 
 This run compares the section heading in the keyword text (qa.lexical.SECTION_WORDS: none, the
-heading the passage sits under, or the whole path) and the keyword share of the fused score:
+heading the passage sits under, or the whole path) and the keyword share of the fused score.
+Tune questions, weight 0.3, first/top-5 for none / leaf / path (2026-11-23):
+developers-reference 0.667/0.867, 0.667/0.867, 0.667/0.867; debian-policy 0.805/0.951 all three;
+debian-reference 0.543/0.857, 0.571/0.886, 0.571/0.914. The leaf is kept (the path's chapter
+words are shared by a whole chapter); weights 0.2 and 0.4 were no better on all three.
 
     python -m bench.tune_lexical [--indexes /tmp/manuals2] [--split tune]
 
