@@ -1,12 +1,27 @@
-"""Second-stage rescoring of the fused candidates with stored sentence evidence (qa/rescore.py).
+"""Second-stage rescoring of the fused candidates with stored sentence evidence: measured, not kept.
 
     python -m bench.tune_rescore collect --indexes /tmp/manuals2   # candidate features per question (cached JSON)
     python -m bench.tune_rescore grid --indexes /tmp/manuals2      # weights tried on tune splits, then reported
 
-Tuned on the manuals' "tune" questions and SQuAD-tune *train* articles only;
-the manuals' "test" halves and SQuAD-tune dev are printed for the chosen
-setting, never used to choose. Indexes must be built with sentence vectors
-(any `qa index` since they were added; `--full` adds them to an older one).
+The score tried: fused + weight * (best sentence cosine [+ second * the
+second best]) over the top `depth` candidates, with the keyword share of the
+fused score re-chosen too. Tuned on the manuals' "tune" questions and
+SQuAD-tune *train* articles only; the manuals' "test" halves and SQuAD-tune
+dev are printed for the chosen setting, never used to choose. Indexes must be
+built with sentence vectors (`qa index --full` adds them to an older one).
+
+Found (2026-11-23, indexes with the plain-text sections): the best setting
+that lowers no tune set's first-passage or top-5 rate (weight 0.1, depth 10,
+keyword share 0.3) moved first passage 0.667/0.805/0.571/0.827 ->
+0.667/0.829/0.571/0.832 (developers-reference/debian-policy/debian-reference/
+SQuAD train) and SQuAD-tune dev 0.836 -> 0.840, but the two-document sample
+corpus lost a question ("Which article of the penal code makes trafficking a
+crime?": first passage 0.968 -> 0.935), more than it may lose. Heavier weights
+(0.5-1.0) cost SQuAD-tune dev 0.007; a learned mix of dense, keyword and
+sentence cosines (conditional logit) and dense pseudo-relevance feedback
+(the query moved 0.2-0.4 towards its top 3-5 passages) did no better on tune
+(one-off scripts, not kept).
+So `ask` ranks by the fused score alone.
 """
 
 from __future__ import annotations

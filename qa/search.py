@@ -17,7 +17,6 @@ from .current import Current
 from .embedding import Embedder
 from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
-from .rescore import rescore
 from .generation import Generation
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
@@ -146,7 +145,6 @@ class Searcher:
             q = (q / (np.linalg.norm(q) or 1.0)).astype(np.float32)
         rows, scores, dense = candidates(index, searched, q, k, documents)
         similarity = dict(zip(rows, dense))
-        rows, scores = rescore(gen.sentences, q, rows, scores)
         hits = collapse(index, rows, scores, k)
         passages = [index.passage(r) for r, _, _ in hits]
         # the passages are found with the completed question; the sentence is judged by the question's own words
