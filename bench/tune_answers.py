@@ -260,7 +260,8 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
         out.append(dict(q=question, corpus=it["corpus"], split=it["split"], answerable=bool(gold), X=np.array(X),
                         y=np.array(y, dtype=bool), first=has(passages[0].text), top3=any(has(p.text) for p in passages[:3]),
                         top5=any(has(p.text) for p in passages[:5]), top_dense=[sim[r] for r in top_rows],
-                        pool=list(fused[:20]), rare=rare, rows=list(rows[:100]), top_rows=top_rows, gold=it.get("gold", []),
+                        pool=list(fused[:20]), rare=rare, size=len(index) if docs is None else len(index.rows_of(docs)),
+                        rows=list(rows[:100]), top_rows=top_rows, gold=it.get("gold", []),
                         sentences=texts))
         if n % 500 == 0:
             print(f"  {it['corpus']}: {n}/{len(items)}", file=sys.stderr)
@@ -368,7 +369,7 @@ def confidence_rows(data: list[dict], sentence_weights: np.ndarray):
         pool = np.asarray(d["pool"], dtype=np.float64)
         in_top, in_corpus, all_known = d["rare"]
         X.append([d["top_dense"][0], max(d["top_dense"][:3]), pool[0], pool[0] - float(np.median(pool)), in_top,
-                  chosen[0], chosen[2]])
+                  chosen[0], chosen[2], confidence.missing(in_corpus, d["size"])])
         y.append(d["answerable"] and d["first"])
         corpus.append(d["corpus"])
         split.append(d["split"])

@@ -1,19 +1,24 @@
-r"""Does keeping technical tokens whole (debian/rules, --build-depends, dh_make) help keyword search?
+r"""What BM25 indexes of a manual's passage, and how much of the fused score it gets.
 
-Measured on the manuals' tune questions (hybrid fusion as in `candidates`), whole tokens beside the
-stemmed parts did not help: developers-reference first 0.667 -> 0.667, top-5 0.833 -> 0.833;
-debian-policy first 0.829 -> 0.805, top-5 0.951 -> 0.951; debian-reference first 0.543 -> 0.543,
-top-5 0.886 -> 0.857. So qa/lexical.py keeps bm25s's tokenisation. To rerun, give qa/lexical.py a
-module flag WHOLE_TOKENS that `tokenize` honours (the experiment's version appended
+Measured earlier: keeping technical tokens whole (debian/rules, --build-depends, dh_make) beside
+the stemmed parts did not help on the manuals' tune questions (developers-reference first
+0.667 -> 0.667, top-5 0.833 -> 0.833; debian-policy first 0.829 -> 0.805, top-5 0.951 -> 0.951;
+debian-reference first 0.543 -> 0.543, top-5 0.886 -> 0.857; the experiment appended
 re.findall(r"(?<![\w/.$-])(?:--?|\$)?[A-Za-z_][\w+]*(?:[/.:-][\w+]+)+|(?<![\w-])--?[A-Za-z][\w-]+|\$[A-Za-z_]\w*")
-lower-cased to each text's tokens).
+lower-cased to each text's tokens), so qa/lexical.py keeps bm25s's tokenisation.
 
-    python -m bench.tune_lexical [--indexes /tmp/qwork] [--split tune]
+This run compares the section heading in the keyword text (qa.lexical.SECTION_WORDS: none, the
+heading the passage sits under, or the whole path) and the keyword share of the fused score.
+Tune questions, weight 0.3, first/top-5 for none / leaf / path (2026-11-23):
+developers-reference 0.667/0.867, 0.667/0.867, 0.667/0.867; debian-policy 0.805/0.951 all three;
+debian-reference 0.543/0.857, 0.571/0.886, 0.571/0.914. The leaf is kept (the path's chapter
+words are shared by a whole chapter); weights 0.2 and 0.4 were no better on all three.
 
-For each manual's index (built with `qa index`), rebuilds the keyword index
-in memory with and without the extra whole tokens and fuses it with the
-stored vectors exactly as `candidates` does; prints first-passage and top-5
-gold rates on the questions of the chosen split.
+    python -m bench.tune_lexical [--indexes /tmp/manuals2] [--split tune]
+
+For each manual's index (built with `qa index`, which finds the sections), rebuilds the keyword
+index in a temporary folder for each choice and fuses it with the stored vectors as `candidates`
+does (over every passage); prints first-passage and top-5 gold rates on the chosen split.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,34 +36,36 @@ MANUALS = Path(__file__).resolve().parent.parent / "tests" / "data" / "manuals"
 
 def main(argv: list[str] | None = None) -> int:
     from qa import lexical
-    from qa.search import LEXICAL_FUSION, Searcher
+    from qa.search import Searcher
 
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--indexes", default="/tmp/qwork")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--indexes", default="/tmp/manuals2")
     ap.add_argument("--split", default="tune")
     args = ap.parse_args(argv)
     for name in ("developers-reference", "debian-policy", "debian-reference"):
         searcher = Searcher(Path(args.indexes) / f"idx-{name}")
         index = searcher.generation.index
-        passages = list(index.passages())
+        passages = [index.passage(r) for r in range(len(index))]
         vectors = index.vectors(np.arange(len(passages)))
-        texts = [lexical.keyword_text(p.title, p.text) for p in passages]
         items = [json.loads(x) for x in (MANUALS / name / "questions.jsonl").read_text().splitlines() if x.strip()]
         items = [i for i in items if i["gold"] and i["split"] == args.split]
-        for whole in (False, True):
-            lexical.WHOLE_TOKENS = whole
-            bm = lexical.Lexical.build(texts)
-            first = top5 = 0
-            for it in items:
-                q = searcher.embedder.encode([it["q"]])[0]
-                kw = bm.scores(it["q"])
-                fused = (1 - LEXICAL_FUSION) * (vectors @ q) + LEXICAL_FUSION * (kw / kw.max() if kw.max() > 0 else kw)
-                order = np.argsort(-fused, kind="stable")[:5]
-                has = [any(g.lower() in " ".join(passages[r].text.lower().split()) for g in it["gold"]) for r in order]
-                first += has[0]
-                top5 += any(has)
-            print(f"{name} {args.split} whole_tokens={whole}: first {first / len(items):.3f} top5 {top5 / len(items):.3f} "
-                  f"(n={len(items)})")
+        qv = searcher.embedder.encode([i["q"] for i in items])
+        gold = [[any(g.lower() in " ".join(p.text.lower().split()) for g in i["gold"]) for p in passages] for i in items]
+        for words in ("", "leaf", "path"):
+            lexical.SECTION_WORDS = words
+            with tempfile.TemporaryDirectory() as tmp:
+                lexical.Lexical.write(Path(tmp), [lexical.keyword_text(p.title, p.text, p.section) for p in passages])
+                bm = lexical.Lexical.load(Path(tmp))
+                kws = [bm.scores(i["q"]) for i in items]
+            for weight in (0.2, 0.3, 0.4):
+                first = top5 = 0
+                for q, kw, has in zip(qv, kws, gold):
+                    fused = (1 - weight) * (vectors @ q) + weight * (kw / kw.max() if kw.max() > 0 else kw)
+                    order = np.argsort(-fused, kind="stable")[:5]
+                    first += has[order[0]]
+                    top5 += any(has[r] for r in order)
+                print(f"{name} {args.split} section={words or 'none'} lexical={weight}: first {first / len(items):.3f} "
+                      f"top5 {top5 / len(items):.3f} (n={len(items)})", flush=True)
     return 0
 
 

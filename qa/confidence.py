@@ -21,22 +21,27 @@ import numpy as np
 
 from .backends import SearchIndex
 
-# The share of the question's rare words found anywhere in the documents was
-# tried too (an off-topic question often brings a word they never use); it
-# made paraphrased real questions on the small sample corpus look off-topic
-# (6 of 31 refused instead of 2 at the same threshold), so it is left out.
-FEATURES = ("top_cosine", "best_cosine3", "top_fused", "gap", "rare_in_top", "sentence_cosine", "type_match")
+# "missing": the share of the question's rare words found nowhere in the
+# searched documents (an off-topic question often brings a word they never
+# use: "rpmbuild", "Homebrew"), scaled by how much text there is to find them
+# in: a 15-passage corpus lacks many words of a paraphrased real question,
+# a manual of a thousand passages holds nearly every word it is asked with.
+# Unscaled, it refused 6 of 31 real questions on the sample corpus.
+FEATURES = ("top_cosine", "best_cosine3", "top_fused", "gap", "rare_in_top", "sentence_cosine", "type_match",
+            "missing")
+# Passages at which the "missing" feature counts in full (it grows with log size below).
+FULL_SIZE = 1000
 # Fitted by `python -m bench.tune_answers confidence` (logistic regression, label
 # "the top passage holds a gold answer"; SQuAD-tune train with off-topic copies
 # asked against the other articles, the manuals' tune questions,
 # tests/data/sample_tune.jsonl and the tune half of sample_offtopic.jsonl; each
 # corpus, and within it real and off-topic questions, weighs the same). Last: intercept.
-WEIGHTS = np.array([1.427, 1.031, 1.767, 2.082, 3.002, 1.946, 0.277, -6.045], dtype=np.float64)
+WEIGHTS = np.array([1.083, 0.869, 1.735, 2.226, 2.712, 1.032, 0.417, -2.691, -4.869], dtype=np.float64)
 # Below ANSWER_AT the answer is "not found" (label "weak"); from STRONG_AT on it is "strong".
 # ANSWER_AT is the largest threshold whose tune-question refusals of real
-# questions stay at or under 2.5% averaged over the five corpora (0.15: squad 1%,
+# questions stay at or under 2.5% averaged over the five corpora (0.15: squad 0%,
 # developers-reference 3%, debian-policy 2%, debian-reference 0%, sample 6% = 1 of 16);
-# it refuses 33-100% of their off-topic questions.
+# it refuses 81-100% of their tune off-topic questions (sample: 33%).
 ANSWER_AT = 0.15
 STRONG_AT = 0.7
 _WORD = re.compile(r"[\w$][\w./$+-]*\w|\w")
@@ -101,9 +106,15 @@ def features(index: SearchIndex, question: str, top_rows: Sequence[int], top_den
     if not len(top_rows):
         return np.zeros(len(FEATURES))
     pool = np.asarray(pool_fused[:20], dtype=np.float64)
-    in_top, _, _ = rare_terms(index, question, top_rows[0], documents, pool_rows[:100])
+    in_top, in_corpus, _ = rare_terms(index, question, top_rows[0], documents, pool_rows[:100])
+    n = len(index) if documents is None else len(index.rows_of(documents))
     return np.array([top_dense[0], max(top_dense[:3]), pool[0], pool[0] - statistics.median(pool.tolist()), in_top,
-                     sentence_cosine, float(type_match)])
+                     sentence_cosine, float(type_match), missing(in_corpus, n)])
+
+
+def missing(in_corpus: float, passages: int) -> float:
+    """Share of the question's rare words absent from the documents, weighed by the corpus's size."""
+    return (1.0 - in_corpus) * min(1.0, math.log(max(passages, 1)) / math.log(FULL_SIZE))
 
 
 def probability(x: np.ndarray) -> float:

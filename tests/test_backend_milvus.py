@@ -114,7 +114,7 @@ def test_keyword_scores_equal_the_faiss_backends_bm25(built, tmp_path):
     from qa.lexical import Lexical, keyword_text
 
     _, _, ix = built
-    Lexical.write(tmp_path, [keyword_text(p.title, p.text) for p in PASSAGES])
+    Lexical.write(tmp_path, [keyword_text(p.title, p.text, p.section) for p in PASSAGES])
     lexical = Lexical.load(tmp_path)
     for question in ["court ruled contract void", "penguins winter Antarctic", "peace talks envoy Geneva", "zebra"]:
         expected = lexical.scores(question)

@@ -98,3 +98,16 @@ def test_scores_of_and_count_read_only_the_asked_rows_and_agree_with_full_scorin
         assert np.array_equal(ours.scores_of(q, rows), full[rows]), q
         assert ours.count(q) == int((full > 0).sum()), q
         assert ours.count(q, np.arange(0, len(ours), 2)) == int((full[::2] > 0).sum()), q
+
+
+def test_a_passage_is_found_by_the_words_of_the_heading_it_sits_under(tmp_path):
+    from qa.lexical import keyword_text
+
+    texts = [keyword_text("Guide", "Use at least 4096 bits.", "2. Membership › 2.3. Registering as a member"),
+             keyword_text("Guide", "Expiry comes after two years.", "2. Membership › 2.4. Expiry")]
+    assert "Registering" in texts[0] and "Membership" not in texts[0]  # the heading it sits under, not the chapter
+    Lexical.write(tmp_path, texts)
+    scores = Lexical.load(tmp_path).scores("key size when registering")
+    assert scores[0] > scores[1]
+    # a heading the text already opens with is not counted twice
+    assert keyword_text("", "2.3. Registering\n\nText.", "2.3. Registering").count("Registering") == 1

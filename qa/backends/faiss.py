@@ -165,7 +165,7 @@ class FaissBackend:
         store.save(folder / VECTORS)
         PassageTable.write(folder / PASSAGES, folder / OFFSETS, passages)
         (folder / BM25).mkdir()
-        Lexical.write(folder / BM25, [keyword_text(p.title, p.text) for p in passages])
+        Lexical.write(folder / BM25, [keyword_text(p.title, p.text, p.section) for p in passages])
         files = sorted(f.relative_to(folder).as_posix() for f in folder.rglob("*") if f.is_file())
         return Written(kind=store.kind, params=store.params(), files=tuple(files))
 

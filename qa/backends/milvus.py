@@ -176,7 +176,7 @@ class MilvusBackend:
         c.create_collection(name, schema=self._schema(dimension), consistency_level="Bounded")
         for start in range(0, len(passages), BATCH):
             chunk = passages[start : start + BATCH]
-            texts = self.keyword_input([keyword_text(p.title, p.text) for p in chunk])
+            texts = self.keyword_input([keyword_text(p.title, p.text, p.section) for p in chunk])
             c.insert(name, [
                 {"row": start + i, "document": p.document, "text": _clip(t), "dense": v, "passage": p.to_dict()}
                 for i, (p, t, v) in enumerate(zip(chunk, texts, vectors[start : start + BATCH]))

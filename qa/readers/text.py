@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from .base import Extracted, Unreadable
+from .headings import plain_sections
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -60,7 +61,8 @@ def read_text(path: Path, data: bytes) -> Extracted:
     text, encoding = decode(data)
     if not text.strip():
         raise Unreadable("empty (no text)")
-    return Extracted(text=text, encoding=encoding)
+    # Underlined or numbered headings of manuals exported as text: each passage keeps its section path.
+    return Extracted(text=text, encoding=encoding, sections=plain_sections(text))
 
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
