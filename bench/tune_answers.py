@@ -155,10 +155,10 @@ def chosen_sentences(cache: Path, split: str) -> list[tuple[str, str, list[str]]
 
     F = ans.SENTENCE_FEATURES
     out = []
-    for d in json.loads(cache.with_name(f"{cache.stem}-squad.json").read_text()):
+    for d in _load_rows(cache.with_name(f"{cache.stem}-squad.json")):
         if d["split"] != split or not d["answerable"] or not d["sentences"]:
             continue
-        X = np.array(d["X"], dtype=np.float64).reshape(len(d["y"]), -1)
+        X = d["X"]
         X[:, F.index("span_strength")] = [span.span_strength(d["q"], s, span.wanted(d["q"])) for s in d["sentences"]]
         never = X[:, [F.index("heading"), F.index("restates")]].sum(1) > 0
         out.append((d["q"], d["sentences"][int(np.argmax(X @ ans.SENTENCE_WEIGHTS - ans.NEVER_PENALTY * never))], d["gold"]))
@@ -252,8 +252,8 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
         # as in `ask`: the sentences of all k passages are scored together; the answer comes from the top 3
         texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
         spans, X = ans.sentence_matrix(question, passages, encode(texts) @ q if texts else np.zeros(0), [h[1] for h in hits])
-        keep = [r for r, (i, _, _) in enumerate(spans) if i < 3]
-        X, texts = X[keep], [texts[r] for r in keep]
+        # every passage's sentences are kept, with their passage's rank: the fit can try answering from more of them
+        pidx = [i for i, _, _ in spans]
         y = [has(t) for t in texts]
         top_rows = [r for r, _, _ in hits]
         rare = confidence.rare_terms(index, question, top_rows[0], docs, rows[:100])
@@ -261,7 +261,7 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
                         y=np.array(y, dtype=bool), first=has(passages[0].text), top3=any(has(p.text) for p in passages[:3]),
                         top5=any(has(p.text) for p in passages[:5]), top_dense=[sim[r] for r in top_rows],
                         pool=list(fused[:20]), rare=rare, rows=list(rows[:100]), top_rows=top_rows, gold=it.get("gold", []),
-                        sentences=texts))
+                        sentences=texts, pidx=pidx))
         if n % 500 == 0:
             print(f"  {it['corpus']}: {n}/{len(items)}", file=sys.stderr)
     return out
@@ -302,11 +302,14 @@ def _save_rows(path: Path, rows: list[dict]) -> None:
     path.write_text(json.dumps(rows, default=plain))
 
 
-def _load_rows(path: Path) -> list[dict]:
+def _load_rows(path: Path, passages: int = 3) -> list[dict]:
+    """Rows with the sentences of the first `passages` passages (`ask` answers from the top 3)."""
     rows = json.loads(path.read_text())
     for r in rows:
         r["X"] = np.array(r["X"], dtype=np.float64).reshape(len(r["y"]), -1)
         r["y"] = np.array(r["y"], dtype=bool)
+        keep = np.asarray(r.get("pidx", [0] * len(r["y"])), dtype=int) < passages
+        r["X"], r["y"], r["sentences"] = r["X"][keep], r["y"][keep], [t for t, k in zip(r["sentences"], keep) if k]
     return rows
 
 
@@ -324,7 +327,7 @@ def _save_memo(path: Path, memo: dict) -> None:
         np.savez(f, texts=np.array(json.dumps(texts)), vectors=vectors)
 
 
-def load_collected(indexes: Path, items: list[dict], cache: Path) -> list[dict]:
+def load_collected(indexes: Path, items: list[dict], cache: Path, passages: int = 3) -> list[dict]:
     """Collected rows of every tuning set, cached per set (delete a set's file to collect it again)."""
     from qa.search import Searcher
 
@@ -338,7 +341,7 @@ def load_collected(indexes: Path, items: list[dict], cache: Path) -> list[dict]:
             encoder._memo = _load_memo(memo)
             _save_rows(path, collect(searcher, qs, encoder))
             _save_memo(memo, encoder._memo)
-        data += _load_rows(path)
+        data += _load_rows(path, passages)
     return data
 
 
