@@ -20,6 +20,8 @@ _STOPWORDS = frozenset(
     same should some such through under until up very""".split()
 )
 _TERM = re.compile(r"\w+")
+# A sentence opening with one of these is about what the sentence before it named ("It is often found in...").
+_PRONOUN = re.compile(r"^\W*(it|he|she|they|this|these|those|his|her|its|their|such|the latter|the former)\b", re.I)
 _WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
 
 # The sentence scorer: a linear score over these features, learned by
@@ -28,11 +30,12 @@ _WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
 # 3,410 questions: `python -m bench.tune_answers sentence`).
 SENTENCE_FEATURES = ("cosine", "overlap", "type_match", "novelty", "first", "log_words", "heading", "restates",
                      "passage_score", "rank2", "rank3", "rare_overlap", "pair_overlap", "span_strength", "cosine_gap",
-                     "neighbour_cosine", "passage_cosine", "passage_overlap", "cosine_x_overlap", "best_overlap",
-                     "neighbour_overlap", "best_in_passage", "rank45")
+                     "passage_cosine", "passage_overlap", "cosine_x_overlap", "best_overlap", "best_in_passage", "rank45",
+                     "previous_cosine", "next_cosine", "previous_overlap", "pronoun", "pronoun_x_previous_overlap",
+                     "pronoun_x_previous_cosine", "top_cosine", "overlap_x_gap")
 SENTENCE_WEIGHTS = np.array([
     2.034, 1.283, -0.009, -0.448, -0.387, -0.122, -0.308, -0.642, 1.710, -0.647, -1.052, 3.646, 1.711, 0.613, 2.034,
-    0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ], dtype=np.float32)
 # Large enough to put a heading or a restating sentence below every other one.
 NEVER_PENALTY = 100.0
@@ -43,12 +46,15 @@ def _terms(text: str) -> set[str]:
     return {t[:5] for t in _TERM.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1}
 
 
-def _heading_like(text: str, p: Passage) -> bool:
-    """A title or heading rather than a statement: short, no closing punctuation, or the title/section itself."""
+def _heading_like(text: str, p: Passage, j: int = -1) -> bool:
+    """A title or heading rather than a statement: short, no closing punctuation, the title/section itself,
+    or a headline (the `j`th sentence of `p` is the document's first line, a paragraph of its own)."""
     plain = " ".join(text.split()).strip()
     words = _WORDS.findall(plain)
     if plain.lower() in (p.title.strip().lower(), p.section.rsplit("/", 1)[-1].strip().lower()):
         return True
+    if j == 0 and p.sentences[0][2:] == (1, 1) and (len(p.sentences) == 1 or p.sentences[1][2] >= 3):
+        return True  # a news headline ends with a full stop but is still the title: "...held a meeting with US officials."
     if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")):
         return True
     caps = sum(w[0].isupper() for w in words)
@@ -81,34 +87,45 @@ def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndar
         words = _WORDS.findall(text)
         rows[r] = (
             cosines[r], overlap, has_kind(kind, text, q_words), novelty, j == 0,
-            np.log1p(len(words)), _heading_like(text, passages[i]), novelty < 0.25, scores[i], i == 1, i == 2,
+            np.log1p(len(words)), _heading_like(text, passages[i], j), novelty < 0.25, scores[i], i == 1, i == 2,
             sum(idf[t] for t in q_terms & s_terms) / total, len(q_pairs & _bigrams(text)) / max(1, len(q_pairs)),
-            span_strength(question, text, kind), cosines[r] - top, 0, 0, 0, 0, 0, 0, 0, i >= 3,
+            span_strength(question, text, kind), cosines[r] - top, *([0] * 5), i >= 3, *([0] * 8),
         )
-    _context(rows, [i for i, _, _, _ in spans], [q_terms & t for t in terms], idf, total)
+    _context(rows, [i for i, _, _, _ in spans], [q_terms & t for t in terms], idf, total, texts)
     return [(i, a, b) for i, _, a, b in spans], rows
 
 
-def _context(rows: np.ndarray, owner: list[int], shared: list[set[str]], idf: dict, total: float) -> None:
+def _context(rows: np.ndarray, owner: list[int], shared: list[set[str]], idf: dict, total: float,
+             texts: list[str]) -> None:
     """Fill the context columns: a sentence is judged with its neighbours and its passage.
 
     An answer sentence often matches the question less than the sentence
-    before it (which names the subject), and a passage whose sentences match
-    as a whole is a better home than one lucky sentence in a weak passage.
+    before it, which names the subject the answer's pronoun stands for, and a
+    passage whose sentences match as a whole is a better home than one lucky
+    sentence in a weak passage.
     """
     f = SENTENCE_FEATURES.index
     cos, rare = rows[:, f("cosine")], rows[:, f("rare_overlap")]
     owner_a = np.asarray(owner)
     for r, i in enumerate(owner):
-        near = [x for x in (r - 1, r + 1) if 0 <= x < len(owner) and owner[x] == i]
         mine = owner_a == i
-        rows[r, f("neighbour_cosine")] = max((cos[x] for x in near), default=0.0)
-        rows[r, f("neighbour_overlap")] = max((rare[x] for x in near), default=0.0)
+        before = r > 0 and owner[r - 1] == i
+        after = r + 1 < len(owner) and owner[r + 1] == i
+        pronoun = bool(_PRONOUN.match(texts[r]))
         rows[r, f("passage_cosine")] = cos[mine].max() - cos.max()
         rows[r, f("passage_overlap")] = sum(idf[t] for t in set().union(*(shared[x] for x in np.flatnonzero(mine)))) / total
-        rows[r, f("best_in_passage")] = rows[r, f("cosine")] + rare[r] >= (cos[mine] + rare[mine]).max()
+        rows[r, f("best_in_passage")] = cos[r] + rare[r] >= (cos[mine] + rare[mine]).max()
+        rows[r, f("previous_cosine")] = cos[r - 1] if before else 0.0
+        rows[r, f("next_cosine")] = cos[r + 1] if after else 0.0
+        rows[r, f("previous_overlap")] = rare[r - 1] if before else 0.0
+        rows[r, f("pronoun")] = pronoun
+        rows[r, f("pronoun_x_previous_overlap")] = pronoun * rows[r, f("previous_overlap")]
+        rows[r, f("pronoun_x_previous_cosine")] = pronoun * rows[r, f("previous_cosine")]
     rows[:, f("cosine_x_overlap")] = cos * rare
-    rows[:, f("best_overlap")] = rare >= rare.max() if len(rare) else 0
+    if len(rows):
+        rows[:, f("best_overlap")] = rare >= rare.max()
+        rows[:, f("top_cosine")] = cos >= cos.max()
+    rows[:, f("overlap_x_gap")] = rare * rows[:, f("cosine_gap")]
 
 
 def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
