@@ -25,17 +25,18 @@ _PRONOUN = re.compile(r"^\W*(it|he|she|they|this|these|those|his|her|its|their|s
 _WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
 
 # The sentence scorer: a linear score over these features, learned by
-# bench/tune_answers.py (conditional logit: the gold-holding sentence against
+# bench/tune_answers.py (conditional logit: the gold-holding sentences against
 # the other sentences of the top three passages, SQuAD-tune train articles,
-# 3,410 questions: `python -m bench.tune_answers sentence`).
+# 3,410 questions, l2 1e-5 by cross-validation over train articles:
+# `python -m bench.tune_answers sentence --indexes /tmp/qwork2 --cache /tmp/answers/v2/collected.json`, 2026-11-23).
 SENTENCE_FEATURES = ("cosine", "overlap", "type_match", "novelty", "first", "log_words", "heading", "restates",
                      "passage_score", "rank2", "rank3", "rare_overlap", "pair_overlap", "span_strength", "cosine_gap",
                      "passage_cosine", "passage_overlap", "cosine_x_overlap", "best_overlap", "best_in_passage", "rank45",
                      "previous_cosine", "next_cosine", "previous_overlap", "pronoun", "pronoun_x_previous_overlap",
                      "pronoun_x_previous_cosine", "top_cosine", "overlap_x_gap")
 SENTENCE_WEIGHTS = np.array([
-    2.034, 1.283, -0.009, -0.448, -0.387, -0.122, -0.308, -0.642, 1.710, -0.647, -1.052, 3.646, 1.711, 0.613, 2.034,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2.624, -6.823, 0.149, -0.324, -0.244, 0.025, -0.998, -1.452, 6.980, 0.023, -0.079, 13.506, 2.188, 0.549, 2.624,
+    4.680, 1.379, -5.741, 0.126, 0.508, 0.000, 0.270, -0.013, 0.263, -0.745, 1.491, 0.799, 0.274, 2.206,
 ], dtype=np.float32)
 # Large enough to put a heading or a restating sentence below every other one.
 NEVER_PENALTY = 100.0
