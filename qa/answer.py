@@ -1,41 +1,20 @@
-"""What `ask` returns, and choosing the sentence that answers inside each passage."""
+"""What `ask` returns, and where its pieces stand in their files (citations).
+
+The answering sentence is chosen in qa/sentence_scorer.py; its names are
+re-exported here, where `ask` and the bench have always found them.
+"""
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from typing import Sequence
-
-import numpy as np
+from dataclasses import dataclass, field, replace
+from typing import Callable, Sequence
 
 from .chunking import Passage
-from .span import Span, has_kind, question_terms, span_strength, wanted
-
-# Sentences embedded per question to pick answer sentences; bounds latency.
-MAX_SENTENCES = 48
-
-_STOPWORDS = frozenset(
-    """a an and are as at be been being by can could did do does doing for from had has have how i if in
-    into is it its me my of on or our so than that the their them then there these they this those to
-    was we were what when where which while who whom whose why will with would you your about after
-    against all also any before between both during each few more most no nor not only other over
-    same should some such through under until up very""".split()
+from .sentence_scorer import (  # noqa: F401
+    MAX_SENTENCES, NEVER_PENALTY, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences, sentence_matrix,
 )
-_TERM = re.compile(r"\w+")
-_WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
-
-# The sentence scorer: a linear score over these features, learned by
-# bench/tune_answers.py (conditional logit: the gold-holding sentence against
-# the other sentences of the top three passages, SQuAD-tune train articles,
-# 3,410 questions: `python -m bench.tune_answers sentence`).
-SENTENCE_FEATURES = ("cosine", "overlap", "type_match", "novelty", "first", "log_words", "heading", "restates",
-                     "passage_score", "rank2", "rank3", "rare_overlap", "pair_overlap", "span_strength", "cosine_gap")
-SENTENCE_WEIGHTS = np.array([
-    2.034, 1.283, -0.009, -0.448, -0.387, -0.122, -0.308, -0.642, 1.710, -0.647, -1.052, 3.646, 1.711, 0.613, 2.034,
-], dtype=np.float32)
-# Large enough to put a heading or a restating sentence below every other one.
-NEVER_PENALTY = 100.0
+from .span import Span
 
 
 @dataclass(frozen=True)
@@ -175,84 +154,15 @@ class Answer:
         }
 
 
-def _terms(text: str) -> set[str]:
-    # A five-letter prefix is a cheap stemmer: "chairs"/"chairman", "adopted"/"adoption".
-    return {t[:5] for t in _TERM.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1}
-
-
-def _heading_like(text: str, p: Passage) -> bool:
-    """A title or heading rather than a statement: short, no closing punctuation, or the title/section itself."""
-    plain = " ".join(text.split()).strip()
-    words = _WORDS.findall(plain)
-    if plain.lower() in (p.title.strip().lower(), p.section.rsplit("/", 1)[-1].strip().lower()):
-        return True
-    if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")):
-        return True
-    caps = sum(w[0].isupper() for w in words)
-    return len(words) <= 8 and caps >= 0.7 * len(words)
-
-
-def _bigrams(text: str) -> set[tuple[str, str]]:
-    words = [t[:5] for t in _TERM.findall(text.lower())]
-    return set(zip(words, words[1:]))
-
-
-def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndarray,
-                    scores: Sequence[float]) -> tuple[list[tuple[int, int, int]], np.ndarray]:
-    """(passage index, start, end) of every sentence of `passages`, and its row of SENTENCE_FEATURES.
-
-    `cosines` holds each sentence's cosine to the question, in the same order.
-    Question words are weighted by how rare they are among these sentences.
-    """
-    q_terms, q_pairs, kind, q_words = _terms(question), _bigrams(question), wanted(question), question_terms(question)
-    spans = [(i, j, a, b) for i, p in enumerate(passages) for j, (a, b, _, _) in enumerate(p.sentences)]
-    texts = [passages[i].text[a:b] for i, _, a, b in spans]
-    terms = [_terms(t) for t in texts]
-    idf = {t: np.log((1 + len(texts)) / (1 + sum(t in ts for ts in terms))) + 1 for t in q_terms}
-    total = sum(idf.values()) or 1.0
-    top = float(np.max(cosines)) if len(cosines) else 0.0
-    rows = np.zeros((len(spans), len(SENTENCE_FEATURES)), dtype=np.float32)
-    for r, ((i, j, a, b), text, s_terms) in enumerate(zip(spans, texts, terms)):
-        overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
-        novelty = len(s_terms - q_terms) / len(s_terms) if s_terms else 0.0
-        words = _WORDS.findall(text)
-        rows[r] = (
-            cosines[r], overlap, has_kind(kind, text, q_words), novelty, j == 0,
-            np.log1p(len(words)), _heading_like(text, passages[i]), novelty < 0.25, scores[i], i == 1, i == 2,
-            sum(idf[t] for t in q_terms & s_terms) / total, len(q_pairs & _bigrams(text)) / max(1, len(q_pairs)),
-            span_strength(question, text, kind), cosines[r] - top,
-        )
-    return [(i, a, b) for i, _, a, b in spans], rows
-
-
-def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
-                     scores: Sequence[float] | None = None, everything: bool = False) -> list[tuple[int, int, float]]:
-    """Per passage: (start, end, score) of the sentence that best answers.
-
-    The score is linear in SENTENCE_FEATURES: meaning (cosine of the
-    sentence's vector to the question's), term overlap (plain, weighted by
-    rarity, and of word pairs), whether the sentence holds the kind of answer
-    asked for (a date for "when"...) near the question's words, how much it
-    adds beyond them, its place and length, whether it looks like a heading,
-    and the passage's own score and rank. Scores compare across passages, so
-    the best of them is the answer. Only the first MAX_SENTENCES are
-    embedded, unless `everything` (their vectors were stored at build time:
-    scoring all of them costs nothing).
-    """
-    scores = list(scores) if scores is not None else [0.0] * len(passages)
-    texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
-    dense = np.zeros(len(texts), dtype=np.float32)
-    limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
-    if limit:
-        dense[:limit] = encode(texts[:limit]) @ q
-    spans, rows = sentence_matrix(question, passages, dense, scores)
-    # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
-    never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
-    best: list[tuple[int, int, float]] = [(0, len(p.text), -1e9) for p in passages]
-    for (i, a, b), score in zip(spans, rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never):
-        if score > best[i][2]:
-            best[i] = (a, b, float(score))
-    return best
+def span_lines(p: Passage, start: int, end: int) -> tuple[int, int]:
+    """The lines holding `p.text[start:end]`: exact where the passage kept its line breaks,
+    else the lines of the sentence(s) it lies in."""
+    if p.line_breaks or p.line_start == p.line_end:
+        offsets = [o for o, _ in p.line_breaks]
+        at = lambda x: p.line_breaks[bisect_right(offsets, x) - 1][1] if bisect_right(offsets, x) else p.line_start  # noqa: E731
+        return at(start), at(max(start, end - 1))
+    inside = [(ls, le) for a, b, ls, le in p.sentences if a < end and start < b]
+    return (min(x for x, _ in inside), max(y for _, y in inside)) if inside else (p.line_start, p.line_end)
 
 
 def sentence_lines(p: Passage, start: int) -> tuple[int, int]:
@@ -261,3 +171,13 @@ def sentence_lines(p: Passage, start: int) -> tuple[int, int]:
         if a == start:
             return ls, le
     return p.line_start, p.line_end
+
+
+def cited_span(span: Span | None, p: Passage, sentence_start: int,
+               citation: Callable[[Passage, tuple[int, int]], Citation]) -> Span | None:
+    """`span` (offsets inside the sentence starting at `sentence_start` of `p`) with its own citation."""
+    if span is None:
+        return None
+    a = sentence_start + span.start
+    return replace(span, citation=citation(p, span_lines(p, a, a + len(span.text))))
+

@@ -86,7 +86,9 @@ def _best_html(answer: Answer) -> str:
     text, span = best.sentence, best.span
     if span is not None and 0 <= span.start < span.end <= len(text):
         a, b = span.start, span.end
-        return escape(text[:a]) + '<mark class="qa-span">' + escape(text[a:b]) + "</mark>" + escape(text[b:])
+        # the span's own line(s), so a person can check the short answer where it stands
+        where = f' title="{escape(str(span.citation))}"' if span.citation is not None else ""
+        return escape(text[:a]) + f'<mark class="qa-span"{where}>' + escape(text[a:b]) + "</mark>" + escape(text[b:])
     return escape(text)
 
 

@@ -7,6 +7,7 @@ is ever truncated silently at embedding time.
 from __future__ import annotations
 
 import functools
+import re
 from bisect import bisect_right
 from dataclasses import asdict, dataclass, fields
 from typing import Callable, Sequence
@@ -14,6 +15,7 @@ from typing import Callable, Sequence
 from .documents import Document
 from .text import CleanText, Span, sentences
 
+_WORD_RUN = re.compile(r"\S+")
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -26,6 +28,10 @@ class Passage:
     file's own lines). `sentences` holds, per sentence, (start, end) inside
     `text` and its (line_start, line_end). `section` is the heading path in
     force where the passage starts ("" when the format has none).
+    `line_breaks` holds (offset in `text`, line) wherever the cited line
+    changes after the first, so a piece of a sentence (the short answer) can
+    cite its own line; () for a passage on one line and in indexes built
+    before it was kept.
     """
 
     document: str
@@ -38,6 +44,7 @@ class Passage:
     sentences: tuple[tuple[int, int, int, int], ...]
     tokens: int
     section: str = ""
+    line_breaks: tuple[tuple[int, int], ...] = ()
 
     def to_dict(self) -> dict:
         """Plain JSON types: how every backend stores a passage."""
@@ -181,7 +188,32 @@ def _passage(doc: Document, clean: CleanText, spans: list[Span], tokens: int) ->
         line_end=clean.line_of(raw_end - 1),
         sentences=tuple(sents),
         tokens=tokens,
+        line_breaks=_line_breaks(clean, start, end),
     )
+
+
+def _line_breaks(clean: CleanText, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """(offset from `start`, line) where the raw line changes inside cleaned [start, end).
+
+    Lines change at a joint (the space standing for a line break) or inside a
+    word whose line-end hyphen was repaired; the latter is recorded at the
+    word's last character, so a span holding the word cites both lines.
+    """
+    first, last = clean.lines(start, end)
+    if first == last:
+        return ()
+    out, line = [], first
+    for m in _WORD_RUN.finditer(clean.text, start, end):
+        a, b = m.start(), m.end()
+        la = clean.line_of(clean.raw_offset(a))
+        if la != line:
+            out.append((a - start, la))
+            line = la
+        lb = clean.line_of(clean.raw_offset(b - 1))
+        if lb != line:
+            out.append((b - 1 - start, lb))
+            line = lb
+    return tuple(out)
 
 
 def _fit(

@@ -215,7 +215,8 @@ def _ask(args: argparse.Namespace) -> int:
     best = answer.answer
     if best is not None:
         if best.span is not None:
-            print(f"Answer: {best.span.text}")
+            cited = f"  ({best.span.citation})" if best.span.citation is not None else ""
+            print(f"Answer: {best.span.text}{cited}")
         print(textwrap.fill(best.sentence, 100))
         print(f"  — {best.citation.title} ({best.citation}) · {answer.label} match, confidence {answer.confidence:.2f}\n")
     else:

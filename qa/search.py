@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import confidence, followup
-from .answer import Answer, AnswerSentence, Hit, answer_sentences, cite, sentence_lines
+from .answer import Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines
 from .backends import SearchIndex
 from .current import Current
 from .embedding import Embedder
@@ -179,7 +179,8 @@ class Searcher:
             p_answer = confidence.probability(x)
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start)
-                span = best_span(searched if resolved is None else question, sentence)
+                span = cited_span(best_span(searched if resolved is None else question, sentence),
+                                  passages[top], hit.answer_start, citation)
                 best = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span)
         return Answer(question=question, answer=best, passages=tuple(results), notices=tuple(notices),
                       confidence=p_answer, label=confidence.label(p_answer),

@@ -34,16 +34,25 @@ _WANT_RES = tuple((kind, re.compile(p, re.I)) for kind, p in _WANTS)
 
 @dataclass(frozen=True)
 class Span:
-    """A short answer inside the answer sentence: `sentence[start:end] == text`."""
+    """A short answer inside the answer sentence: `sentence[start:end] == text`.
+
+    `citation` (an answer.Citation, set by `ask`) is the line(s), and page for
+    paged files, that hold the span itself; None until it is cited.
+    """
 
     text: str
     start: int
     end: int
     kind: str
     score: float = 0.0
+    citation: object | None = None
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "start": self.start, "end": self.end, "kind": self.kind}
+        d = {"text": self.text, "start": self.start, "end": self.end, "kind": self.kind}
+        if self.citation is not None:
+            d["citation"] = self.citation.to_dict()
+            d["cited"] = str(self.citation)
+        return d
 
 
 _DESCRIBE = re.compile(r"^\W*what (do|does|did)\b.*\b(say|says|think|believe|mean|argue|claim|propose|suggest|feel|note|"

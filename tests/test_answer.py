@@ -63,7 +63,8 @@ def test_answer_json_carries_span_confidence_and_label(lighthouse):
     assert 0.0 <= d["confidence"] <= 1.0 and d["label"] in ("strong", "partial", "weak")
     assert d["interpreted_as"] is None
     span = d["answer"]["span"]
-    assert span == {"text": "1872", "start": span["start"], "end": span["end"], "kind": "date"}
+    assert {k: span[k] for k in ("text", "kind")} == {"text": "1872", "kind": "date"}
+    assert span["citation"]["document"] == "old_harbour.txt" and span["citation"]["line_start"] == 3
     assert d["answer"]["sentence"][span["start"] : span["end"]] == "1872"
 
 
@@ -83,3 +84,48 @@ def test_squad_metrics_follow_the_official_definitions():
 def test_calibration_error():
     assert calibration_error([0.9, 0.9, 0.1, 0.1], [True, True, False, False]) == pytest.approx(0.1)
     assert calibration_error([1.0, 0.0], [True, False]) == 0.0
+
+
+WRAPPED = """The Old Harbour Lighthouse
+
+The tower stands at the end of the northern breakwater of Port Carrow. The
+lighthouse on the breakwater was built in the spring of the year
+1872 by the engineer Margaret Ellison, who also designed the har-
+bour wall. Its white stone tower is 31 metres tall.
+"""
+
+
+def test_the_span_cites_its_own_line_and_the_file_holds_it_there(tmp_path, embedder):
+    from qa.verify import citation_holds
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harbour.txt").write_text(WRAPPED)
+    qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    searcher = qa.Searcher(tmp_path / "index", embedder=embedder)
+    lines = (docs / "harbour.txt").read_text().splitlines(keepends=True)
+    for question, text, line in (("In which year was the lighthouse built?", "1872", 5),
+                                 ("Who was the engineer of the lighthouse?", "Margaret Ellison", 5)):
+        best = searcher.ask(question).answer
+        assert best is not None and best.span is not None and best.span.text == text
+        c = best.span.citation
+        # the sentence runs over lines 3-6; the span names only the line that holds it
+        assert (best.citation.line_start, best.citation.line_end) == (3, 6)
+        assert (c.line_start, c.line_end) == (line, line) and c.document == "harbour.txt"
+        assert citation_holds(best.span.text, lines, c.line_start, c.line_end)
+        assert not citation_holds(best.span.text, lines, 3, 4)
+        assert best.to_dict()["span"]["citation"]["line_start"] == line
+
+
+def test_a_span_across_a_repaired_hyphen_cites_both_lines():
+    from qa.answer import span_lines
+    from qa.chunking import Passage
+
+    text = "Built by Ellison, who designed the harbour wall."
+    # "har-/bour" was joined: the line changes inside the word, recorded at its last character
+    p = Passage("d", "t", text, 0, 0, 5, 6, ((0, len(text), 5, 6),), 10, line_breaks=((text.index("wall") - 2, 6),))
+    a = text.index("harbour")
+    assert span_lines(p, a, a + len("harbour wall")) == (5, 6)
+    assert span_lines(p, 0, len("Built by Ellison")) == (5, 5)
+    assert span_lines(p, text.index("wall"), text.index("wall") + 4) == (6, 6)
+

@@ -147,3 +147,16 @@ def test_no_source_is_labelled_stronger_than_the_answer(searcher):
     partial = replace(answer, label="partial")
     assert {strength(partial, h) for h in partial.passages} <= {"partial", "weak"}
     assert "strong match" not in render_answer(partial, SAMPLES)
+
+
+def test_the_marked_span_names_its_own_line():
+    from qa.answer import Answer, AnswerSentence, Citation
+    from qa.span import Span
+
+    sentence = "The lighthouse was built in 1872 by the engineer Margaret Ellison."
+    at = sentence.index("1872")
+    where = Citation("harbour.txt", "Harbour", 5, 5, 0, 10)
+    span = Span("1872", at, at + 4, "date", 0.9, citation=where)
+    best = AnswerSentence(sentence, Citation("harbour.txt", "Harbour", 3, 6, 0, 10), 1.0, span)
+    out = render_answer(Answer("When?", best, (), confidence=0.8, label="strong"))
+    assert '<mark class="qa-span" title="harbour.txt, line 5">1872</mark>' in out

@@ -128,3 +128,18 @@ def test_passages_round_trip_through_json_with_fields_added_later():
     p = Later("a.txt", "T", "Some text.", 0, 10, 1, 1, ((0, 10, 1, 1),), 3, section="§2", pages=((1, 2),))
     back = Later.from_dict(json.loads(json.dumps(p.to_dict())))
     assert back == p and isinstance(back.pages[0], tuple) and isinstance(back.sentences[0], tuple)
+
+
+def test_line_breaks_give_every_word_its_own_line(embedder):
+    raw = ("First line of a wrapped paragraph that goes\non across several lines with an\norgan-\n"
+           "isation inside it. Another sentence\nends here.\n\nA one-line paragraph.\n")
+    lines = raw.splitlines()
+    _, passages = _chunks(embedder, raw, max_tokens=200)
+    for p in passages:
+        offsets = [o for o, _ in p.line_breaks]
+        for m in re.finditer(r"\w+", p.text):
+            # the line in force at the word's first character holds that word's start
+            i = sum(o <= m.start() for o in offsets)
+            line = p.line_breaks[i - 1][1] if i else p.line_start
+            assert lines[line - 1].replace("-", "").find(m.group()[:3]) >= 0, (m.group(), line)
+    assert passages[0].line_breaks and passages[0].line_breaks[0][1] == 2

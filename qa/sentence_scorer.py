@@ -1,0 +1,159 @@
+"""Choosing the sentence that answers inside the top passages: its features and learned weights."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from .chunking import Passage
+from .span import has_kind, question_terms, span_strength, wanted
+# Sentences embedded per question to pick answer sentences; bounds latency.
+MAX_SENTENCES = 48
+
+_STOPWORDS = frozenset(
+    """a an and are as at be been being by can could did do does doing for from had has have how i if in
+    into is it its me my of on or our so than that the their them then there these they this those to
+    was we were what when where which while who whom whose why will with would you your about after
+    against all also any before between both during each few more most no nor not only other over
+    same should some such through under until up very""".split()
+)
+_TERM = re.compile(r"\w+")
+# A sentence opening with one of these is about what the sentence before it named ("It is often found in...").
+_PRONOUN = re.compile(r"^\W*(it|he|she|they|this|these|those|his|her|its|their|such|the latter|the former)\b", re.I)
+_WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
+
+# The sentence scorer: a linear score over these features, learned by
+# bench/tune_answers.py (conditional logit: the gold-holding sentences against
+# the other sentences of the top three passages, SQuAD-tune train articles,
+# 3,410 questions, l2 1e-5 by cross-validation over train articles:
+# `python -m bench.tune_answers sentence --indexes /tmp/qwork2 --cache /tmp/answers/v2/collected.json`, 2026-11-23).
+SENTENCE_FEATURES = ("cosine", "overlap", "type_match", "novelty", "first", "log_words", "heading", "restates",
+                     "passage_score", "rank2", "rank3", "rare_overlap", "pair_overlap", "span_strength", "cosine_gap",
+                     "passage_cosine", "passage_overlap", "cosine_x_overlap", "best_overlap", "best_in_passage", "rank45",
+                     "previous_cosine", "next_cosine", "previous_overlap", "pronoun", "pronoun_x_previous_overlap",
+                     "pronoun_x_previous_cosine", "top_cosine", "overlap_x_gap")
+SENTENCE_WEIGHTS = np.array([
+    2.624, -6.823, 0.149, -0.324, -0.244, 0.025, -0.998, -1.452, 6.980, 0.023, -0.079, 13.506, 2.188, 0.549, 2.624,
+    4.680, 1.379, -5.741, 0.126, 0.508, 0.000, 0.270, -0.013, 0.263, -0.745, 1.491, 0.799, 0.274, 2.206,
+], dtype=np.float32)
+# Large enough to put a heading or a restating sentence below every other one.
+NEVER_PENALTY = 100.0
+
+
+def _terms(text: str) -> set[str]:
+    # A five-letter prefix is a cheap stemmer: "chairs"/"chairman", "adopted"/"adoption".
+    return {t[:5] for t in _TERM.findall(text.lower()) if t not in _STOPWORDS and len(t) > 1}
+
+
+def _heading_like(text: str, p: Passage, j: int = -1) -> bool:
+    """A title or heading rather than a statement: short, no closing punctuation, the title/section itself,
+    or a headline (the `j`th sentence of `p` is the document's first line, a paragraph of its own)."""
+    plain = " ".join(text.split()).strip()
+    words = _WORDS.findall(plain)
+    if plain.lower() in (p.title.strip().lower(), p.section.rsplit("/", 1)[-1].strip().lower()):
+        return True
+    if j == 0 and p.sentences[0][2:] == (1, 1) and (len(p.sentences) == 1 or p.sentences[1][2] >= 3):
+        return True  # a news headline ends with a full stop but is still the title: "...held a meeting with US officials."
+    if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")):
+        return True
+    caps = sum(w[0].isupper() for w in words)
+    return len(words) <= 8 and caps >= 0.7 * len(words)
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [t[:5] for t in _TERM.findall(text.lower())]
+    return set(zip(words, words[1:]))
+
+
+def sentence_matrix(question: str, passages: Sequence[Passage], cosines: np.ndarray,
+                    scores: Sequence[float]) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """(passage index, start, end) of every sentence of `passages`, and its row of SENTENCE_FEATURES.
+
+    `cosines` holds each sentence's cosine to the question, in the same order.
+    Question words are weighted by how rare they are among these sentences.
+    """
+    q_terms, q_pairs, kind, q_words = _terms(question), _bigrams(question), wanted(question), question_terms(question)
+    spans = [(i, j, a, b) for i, p in enumerate(passages) for j, (a, b, _, _) in enumerate(p.sentences)]
+    texts = [passages[i].text[a:b] for i, _, a, b in spans]
+    terms = [_terms(t) for t in texts]
+    idf = {t: np.log((1 + len(texts)) / (1 + sum(t in ts for ts in terms))) + 1 for t in q_terms}
+    total = sum(idf.values()) or 1.0
+    top = float(np.max(cosines)) if len(cosines) else 0.0
+    rows = np.zeros((len(spans), len(SENTENCE_FEATURES)), dtype=np.float32)
+    for r, ((i, j, a, b), text, s_terms) in enumerate(zip(spans, texts, terms)):
+        overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+        novelty = len(s_terms - q_terms) / len(s_terms) if s_terms else 0.0
+        words = _WORDS.findall(text)
+        rows[r] = (
+            cosines[r], overlap, has_kind(kind, text, q_words), novelty, j == 0,
+            np.log1p(len(words)), _heading_like(text, passages[i], j), novelty < 0.25, scores[i], i == 1, i == 2,
+            sum(idf[t] for t in q_terms & s_terms) / total, len(q_pairs & _bigrams(text)) / max(1, len(q_pairs)),
+            span_strength(question, text, kind), cosines[r] - top, *([0] * 5), i >= 3, *([0] * 8),
+        )
+    _context(rows, [i for i, _, _, _ in spans], [q_terms & t for t in terms], idf, total, texts)
+    return [(i, a, b) for i, _, a, b in spans], rows
+
+
+def _context(rows: np.ndarray, owner: list[int], shared: list[set[str]], idf: dict, total: float,
+             texts: list[str]) -> None:
+    """Fill the context columns: a sentence is judged with its neighbours and its passage.
+
+    An answer sentence often matches the question less than the sentence
+    before it, which names the subject the answer's pronoun stands for, and a
+    passage whose sentences match as a whole is a better home than one lucky
+    sentence in a weak passage.
+    """
+    f = SENTENCE_FEATURES.index
+    cos, rare = rows[:, f("cosine")], rows[:, f("rare_overlap")]
+    owner_a = np.asarray(owner)
+    for r, i in enumerate(owner):
+        mine = owner_a == i
+        before = r > 0 and owner[r - 1] == i
+        after = r + 1 < len(owner) and owner[r + 1] == i
+        pronoun = bool(_PRONOUN.match(texts[r]))
+        rows[r, f("passage_cosine")] = cos[mine].max() - cos.max()
+        rows[r, f("passage_overlap")] = sum(idf[t] for t in set().union(*(shared[x] for x in np.flatnonzero(mine)))) / total
+        rows[r, f("best_in_passage")] = cos[r] + rare[r] >= (cos[mine] + rare[mine]).max()
+        rows[r, f("previous_cosine")] = cos[r - 1] if before else 0.0
+        rows[r, f("next_cosine")] = cos[r + 1] if after else 0.0
+        rows[r, f("previous_overlap")] = rare[r - 1] if before else 0.0
+        rows[r, f("pronoun")] = pronoun
+        rows[r, f("pronoun_x_previous_overlap")] = pronoun * rows[r, f("previous_overlap")]
+        rows[r, f("pronoun_x_previous_cosine")] = pronoun * rows[r, f("previous_cosine")]
+    rows[:, f("cosine_x_overlap")] = cos * rare
+    if len(rows):
+        rows[:, f("best_overlap")] = rare >= rare.max()
+        rows[:, f("top_cosine")] = cos >= cos.max()
+    rows[:, f("overlap_x_gap")] = rare * rows[:, f("cosine_gap")]
+
+
+def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
+                     scores: Sequence[float] | None = None, everything: bool = False) -> list[tuple[int, int, float]]:
+    """Per passage: (start, end, score) of the sentence that best answers.
+
+    The score is linear in SENTENCE_FEATURES: meaning (cosine of the
+    sentence's vector to the question's), term overlap (plain, weighted by
+    rarity, and of word pairs), whether the sentence holds the kind of answer
+    asked for (a date for "when"...) near the question's words, how much it
+    adds beyond them, its place and length, whether it looks like a heading,
+    and the passage's own score and rank. Scores compare across passages, so
+    the best of them is the answer. Only the first MAX_SENTENCES are
+    embedded, unless `everything` (their vectors were stored at build time:
+    scoring all of them costs nothing).
+    """
+    scores = list(scores) if scores is not None else [0.0] * len(passages)
+    texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
+    dense = np.zeros(len(texts), dtype=np.float32)
+    limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
+    if limit:
+        dense[:limit] = encode(texts[:limit]) @ q
+    spans, rows = sentence_matrix(question, passages, dense, scores)
+    # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
+    never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
+    best: list[tuple[int, int, float]] = [(0, len(p.text), -1e9) for p in passages]
+    for (i, a, b), score in zip(spans, rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never):
+        if score > best[i][2]:
+            best[i] = (a, b, float(score))
+    return best

@@ -1,0 +1,40 @@
+"""The sentence scorer: headlines are never the answer, and context columns describe a sentence's neighbours."""
+
+import numpy as np
+
+from qa.chunking import Passage
+from qa.sentence_scorer import SENTENCE_FEATURES, answer_sentences, sentence_matrix
+
+HEADLINE = "Military Chamber of the Supreme Court held a meeting with US officials and discussed trafficking."
+BODY = "Its chairman, Aziz Seyidov, welcomed the guests on 19 September 2019."
+
+
+def _passage(text: str, sentences) -> Passage:
+    return Passage("news.txt", "Military Chamber of the Supreme Court held a…", text, 0, len(text), 1, 5,
+                   tuple(sentences), 40)
+
+
+def test_a_headline_is_never_the_answer_even_with_a_full_stop(embedder):
+    text = HEADLINE + " " + BODY
+    b = len(HEADLINE) + 1
+    # line 1 alone (a blank line follows), the body from line 3
+    p = _passage(text, [(0, len(HEADLINE), 1, 1), (b, len(text), 3, 4)])
+    q = embedder.encode(["Who is the head of the Supreme Court's Military Chamber?"])[0]
+    (start, end, _), = answer_sentences(embedder.encode, "Who is the head of the Supreme Court's Military Chamber?", q, [p])
+    assert text[start:end] == BODY
+    # the same first sentence inside a wrapped opening paragraph is a statement, and may answer
+    wrapped = _passage(text, [(0, len(HEADLINE), 1, 2), (b, len(text), 2, 3)])
+    _, rows = sentence_matrix("Who met US officials?", [wrapped], np.array([0.5, 0.4]), [0.5])
+    assert rows[0, SENTENCE_FEATURES.index("heading")] == 0
+
+
+def test_context_columns_carry_the_previous_sentence_for_a_pronoun():
+    text = "The lighthouse stands at Port Carrow. It was built in 1872 by Margaret Ellison."
+    cut = text.index("It")
+    p = _passage(text, [(0, cut - 1, 1, 1), (cut, len(text), 1, 1)])
+    _, rows = sentence_matrix("When was the Port Carrow lighthouse built?", [p], np.array([0.7, 0.4]), [0.5])
+    f = SENTENCE_FEATURES.index
+    assert rows[1, f("pronoun")] == 1 and rows[0, f("pronoun")] == 0
+    assert rows[1, f("previous_cosine")] == np.float32(0.7) and rows[0, f("next_cosine")] == np.float32(0.4)
+    assert rows[1, f("previous_overlap")] == rows[0, f("rare_overlap")] > rows[1, f("rare_overlap")]
+    assert rows[0, f("top_cosine")] == 1 and rows[1, f("top_cosine")] == 0
