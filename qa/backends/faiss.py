@@ -3,6 +3,7 @@
 Layout of a generation folder (beside manifest.json)::
 
     vectors.faiss         one vector per passage, row i = line i of passages.jsonl
+    vectors.int8.faiss    IVF stores only: the same cells in int8, scanned to pick candidates
     passages.jsonl        passage text and citation, one JSON object a line
     passages.offsets.npy  byte offset of each line, so a passage is read on demand
     bm25/                 keyword index over the same passages (bm25s: .npy + JSON, and
