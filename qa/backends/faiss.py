@@ -26,7 +26,7 @@ import numpy as np
 
 from ..chunking import Passage
 from ..errors import IndexCorrupt
-from ..lexical import Lexical, keyword_text
+from ..lexical import Lexical, best, keyword_text
 from ..store import STORES, FlatStore, store_for
 from .base import SearchIndex, Written
 
@@ -92,15 +92,6 @@ class PassageTable(Sequence[Passage]):
         return np.flatnonzero(np.isin(self._documents, wanted)).astype(np.int64)
 
 
-def _top(rows: np.ndarray, scores: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
-    """The `depth` best (rows, scores), best first; ties keep row order."""
-    if depth < len(scores):
-        keep = np.argpartition(-scores, depth - 1)[:depth]
-        rows, scores = rows[keep], scores[keep]
-    order = np.lexsort((rows, -scores))
-    return rows[order], scores[order]
-
-
 class FaissIndex:
     """One generation of the FAISS backend, open for questions (implements SearchIndex)."""
 
@@ -123,7 +114,7 @@ class FaissIndex:
     def dense(self, q: np.ndarray, depth: int, documents: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         if documents is not None:
             rows = self.rows_of(documents)
-            return _top(rows, self.store.vectors(rows) @ q, depth)
+            return best(rows, self.store.vectors(rows) @ q, depth)
         scores, rows = self.store.search(q[None, :], depth)
         found = rows[0] >= 0
         return rows[0][found].astype(np.int64), scores[0][found]
@@ -134,7 +125,7 @@ class FaissIndex:
         scores = self._scores(question)
         rows = self.rows_of(documents)
         rows = rows[scores[rows] > 0]
-        return _top(rows, scores[rows], depth)
+        return best(rows, scores[rows], depth)
 
     def keyword_scores(self, question: str, rows: np.ndarray) -> np.ndarray:
         # Only the asked rows' postings are read: at a million passages scoring
