@@ -169,7 +169,7 @@ def build_index(
             reason = "the model's weights changed"
         p = plan(before, sources, rebuild=reason is not None)
         if reason is not None:
-            p.unchanged = []  # everything is re-read; nothing is carried over
+            p.unchanged = {}  # everything is re-read; nothing is carried over
             if previous is not None:
                 say(f"Full rebuild: {reason}.")
 
@@ -209,8 +209,7 @@ def build_index(
             )
         if len(keep_rows):
             new_vectors = np.concatenate([previous.index.vectors(keep_rows), new_vectors])
-        listed = dict(before.documents.items()) if p.unchanged else {}  # one query for the whole list
-        documents = {d: listed[d] for d in p.unchanged}
+        documents = dict(p.unchanged)  # their entries as the plan read them (one pass over the list)
         for d in docs:
             ocr = d.ocr if any(c is not None for c in d.ocr) else ()
             documents[d.id] = DocumentEntry(d.sha256, d.title, d.encoding, per_document[d.id], _page_lines(d), ocr)

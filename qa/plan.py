@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .documents import Skipped, SourceFile
-from .manifest import Chunking, Manifest
+from .manifest import Chunking, DocumentEntry, Manifest
 from .settings import Settings
 from .text import CLEANER_VERSION
 
@@ -22,7 +22,8 @@ class Plan:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    # Unchanged documents with their entries, carried into the next manifest as they are.
+    unchanged: dict[str, DocumentEntry] = field(default_factory=dict)
     todo: list[SourceFile] = field(default_factory=list)
     kept_skips: list[Skipped] = field(default_factory=list)
 
@@ -38,7 +39,7 @@ def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> P
         same = old is not None and old.sha256 == s.sha256
         if same and not rebuild:
             if s.id in old_docs:
-                out.unchanged.append(s.id)
+                out.unchanged[s.id] = old_docs[s.id]
             else:
                 out.kept_skips.append(Skipped(s.id, old_skipped[s.id].reason))
             continue
