@@ -138,9 +138,7 @@ def _units(clean: CleanText, count_tokens: TokenCounter, max_tokens: int) -> lis
 
 def _split_long(text: str, span: Span, count_tokens: TokenCounter, max_tokens: int) -> list[tuple[Span, int]]:
     """Cut an over-long sentence at word boundaries into pieces that fit."""
-    import re
-
-    words = [Span(m.start(), m.end()) for m in re.finditer(r"\S+", text[: span.end]) if m.start() >= span.start]
+    words = [Span(m.start(), m.end()) for m in _WORD_RUN.finditer(text, 0, span.end) if m.start() >= span.start]
     counts = count_tokens([text[w.start : w.end] for w in words])
     pieces: list[tuple[Span, int]] = []
     start = None

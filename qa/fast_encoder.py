@@ -235,4 +235,3 @@ def _verified(path: Path, sha256: str) -> bool:
     except OSError:
         pass
     return True
-
