@@ -192,6 +192,7 @@ def fit_span(items: list[dict], cache: Path | None = None) -> None:
               f"F1 counting withheld as 0 {np.where(kept, f1s, 0).mean():.3f}")
     # What qa/span.py does with these weights (paste them first to see the fitted ones): dev is read, never fitted.
     before, span.WEIGHTS = span.WEIGHTS, w.astype(np.float32)  # also when FEATURES changed since the last paste
+    span._scored.cache_clear()  # logits remembered under the old weights
     try:
         for split in ("train", "dev"):
             print(f"{split}, gold sentence given (all questions, no span = 0):",
@@ -202,6 +203,7 @@ def fit_span(items: list[dict], cache: Path | None = None) -> None:
             print(f"dev, sentence as ask chooses it (gold in it {right:.3f}):", span_on_sentences(chosen))
     finally:
         span.WEIGHTS = before
+        span._scored.cache_clear()
 
 
 # Sentences and confidence: one pass over each tuning set collects everything both fits need ----------

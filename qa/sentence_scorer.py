@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from .chunking import Passage
+from .sentence_vectors import texts as sentence_texts
 from .span import has_kind, question_terms, span_strength, wanted
 # Sentences embedded per question to pick answer sentences; bounds latency.
 MAX_SENTENCES = 48
@@ -144,7 +145,7 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     scoring all of them costs nothing).
     """
     scores = list(scores) if scores is not None else [0.0] * len(passages)
-    texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
+    texts = sentence_texts(passages)
     dense = np.zeros(len(texts), dtype=np.float32)
     limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
     if limit:

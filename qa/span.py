@@ -10,6 +10,7 @@ probability the span is withheld: no span beats a wrong one.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -112,10 +113,10 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
     kind = span_kind(question) if kind is None else kind
     if kind is None:
         return None
-    cands = candidates(sentence, question)
-    if not cands:
+    scored = _scored(question, sentence, kind)
+    if scored is None:
         return None
-    logits = features(question, sentence, cands, kind) @ WEIGHTS
+    cands, logits = scored
     p = np.exp(logits - logits.max())
     p /= p.sum()
     i = int(np.argmax(p))
@@ -131,10 +132,16 @@ def span_strength(question: str, sentence: str, kind: str | None = None) -> floa
     """How strongly `sentence` offers a short answer of the wanted kind: its best candidate's score (0 when none)."""
     if kind is None:
         return 0.0
+    scored = _scored(question, sentence, kind)
+    return 0.0 if scored is None else float(np.max(scored[1]))
+
+
+@functools.lru_cache(maxsize=256)
+def _scored(question: str, sentence: str, kind: str) -> tuple[list[tuple[int, int, str]], np.ndarray] | None:
+    """Candidates and their logits, or None: the sentence scorer asks for every sentence's strength and
+    `ask` then for the chosen one's span, the same work (callers never modify the arrays)."""
     cands = candidates(sentence, question)
-    if not cands:
-        return 0.0
-    return float(np.max(features(question, sentence, cands, kind) @ WEIGHTS))
+    return (cands, features(question, sentence, cands, kind) @ WEIGHTS) if cands else None
 
 
 def has_kind(question_kind: str | None, sentence: str, q_terms: set[str]) -> bool:
