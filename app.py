@@ -121,6 +121,15 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         # The browser keeps the conversation (BrowserState), so a reload shows it again.
         return history, asked, "", library.kept(history, asked)
 
+    def restore(stored: object):
+        """The stored conversation back on the page, then the question box opened."""
+        opened = gr.update(interactive=True)
+        try:
+            return (*library.restored(stored), opened, opened)
+        except Exception as exc:  # never a page that cannot be asked
+            print(f"The stored conversation could not be restored: {exc!r}", file=sys.stderr)
+            return [], [], "0 messages", opened, opened
+
     def ask(question: str, k: int = 5) -> dict:
         """The same structured result as `qa ask --json`."""
         try:
@@ -207,9 +216,12 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
                 chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=True, autoscroll=False,
                                   buttons=[], feedback_options=None)
                 with gr.Row():
+                    # Both start disabled and open once the stored conversation is back: a question
+                    # asked before that (a fast typist, a loaded server) had its answer wiped when the
+                    # late restore replaced the chat.
                     box = gr.Textbox(placeholder="Ask a question and press Enter", show_label=False, scale=8, elem_id="question",
-                                     autofocus=True, max_length=MAX_QUESTION_CHARS)
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                                     autofocus=True, max_length=MAX_QUESTION_CHARS, interactive=False)
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", interactive=False)
                 tries = gr.Dataset(components=[box], samples=[[q] for q in examples], label="Try", visible=bool(examples),
                                    elem_id="examples")
                 fresh = gr.Button("New conversation", size="sm", elem_id="new-conversation")
@@ -265,7 +277,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         gr.Timer(2.0).tick(lambda q, c, g: refresh(q, c, g)[:-1] + (status(),), [find, only, seen], listed, **private)
         gr.api(ask, api_name="ask", **questions)
         demo.load(refresh, [find, only], listed, **private)
-        demo.load(library.restored, [saved], [chat, asked, restored], **private)
+        demo.load(restore, [saved], [chat, asked, restored, box, send], **private).then(
+            None, js="() => document.querySelector('#question textarea')?.focus()", **private)
         demo.load(None, js=page_script(WEB), **private)
     demo.state_session_capacity = SESSIONS_KEPT
     if update_on_start:

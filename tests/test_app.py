@@ -15,6 +15,10 @@ from conftest import COURT, ROOT, SAMPLES
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "tests" / "artifacts"
+# Playwright's own 30 s default is too short on a loaded 2-core machine (an
+# upload embeds its file while the page waits); a real failure still fails.
+BROWSER_WAIT_MS = 120_000
+READY = "#question textarea:not([disabled])"  # the box opens once the stored conversation is back
 HOSTILE = """Hostile markup sample about zebra migration
 
 Zebras migrate across the Serengeti every year <img src=x onerror=alert(1)> and this sentence holds <script>alert(2)</script> a script.
@@ -78,21 +82,25 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1200, "height": 1300})
+    context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(server[0])
-    page.wait_for_selector("#question textarea")
+    page.wait_for_selector(READY)
     yield page
     context.close()
 
 
-def _ask(page, question: str, replies: int = 1):
+def _ask(page, question: str, replies: int = 1, allow_error: bool = False):
     box = page.locator("#question textarea")
     box.fill(question)
     box.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('#chat .qa-answer').length >= {replies}", timeout=60_000)
-    return page.locator("#chat .qa-answer").nth(replies - 1)
+    page.wait_for_function(f"document.querySelectorAll('#chat .qa-answer').length >= {replies}")
+    reply = page.locator("#chat .qa-answer").nth(replies - 1)
+    if not allow_error:
+        assert "qa-error" not in (reply.get_attribute("class") or ""), reply.inner_text()
+    return reply
 
 
 def test_cited_answer_in_the_browser(page):
@@ -190,11 +198,12 @@ QUESTIONS = {"answered": "Who chairs the Military Chamber of the Supreme Court?"
 
 def _open(browser, server, size: str, dark: bool = False):
     context = browser.new_context(viewport=SIZES[size], permissions=["clipboard-read", "clipboard-write"])
+    context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(server[0] + ("/?__theme=dark" if dark else "/?__theme=light"))
-    page.wait_for_selector("#question textarea")
+    page.wait_for_selector(READY)
     return page
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COURT, OKAPI, SAMPLES
-from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, SIZES, _ask, _open, browser, page_at  # noqa: F401 (a fixture)
+from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, READY, SIZES, _ask, _open, browser, page_at  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 OKAPI_QUESTION = "When was the okapi reserve founded?"
@@ -98,7 +98,7 @@ def test_removing_with_nothing_chosen_says_so(browser, server):
 
 def _reload(page):
     page.reload()
-    page.wait_for_selector("#question textarea")
+    page.wait_for_selector(READY)
     page.wait_for_function("(document.querySelector('#restored textarea, #restored input') || {}).value")
     return page.evaluate("document.querySelector('#restored textarea, #restored input').value")
 
@@ -122,6 +122,32 @@ def test_history_survives_a_reload_until_a_new_conversation(browser, server):
         # A fresh question after the new conversation is not read as a follow-up of the old one.
         reply = _ask(page, "When was it adopted?")
         assert "Searched as" not in reply.inner_text()
+    finally:
+        page.context.close()
+
+
+def test_the_question_box_opens_only_once_the_stored_conversation_is_back(browser, server):
+    """A question asked before the restore came back had its answer wiped by it (seen on a loaded machine)."""
+    page = _open(browser, server, "desktop")
+    try:
+        held, holding = [], [True]
+
+        def hold(route):
+            held.append(route) if holding[0] else route.continue_()
+
+        page.route("**/queue/join*", hold)  # hold every event the reload sends: the restore among them
+        page.reload()
+        page.wait_for_selector("#question textarea")
+        while not held:
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(500)
+        assert page.locator("#question textarea").is_disabled() and page.locator("#ask").is_disabled()
+        holding[0] = False
+        for route in held:
+            route.continue_()
+        page.wait_for_selector(READY)
+        assert page.locator("#ask").is_enabled()
+        assert "Aziz Seyidov" in _ask(page, QUESTIONS["answered"]).locator(".qa-best").inner_text()
     finally:
         page.context.close()
 

@@ -201,9 +201,10 @@ def page(served):
                               args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
         context = b.new_context(viewport={"width": 1200, "height": 1300})
+        context.set_default_timeout(120_000)  # a loaded 2-core machine; see tests/test_app.py
         pg = context.new_page()
         pg.goto(served[0])
-        pg.wait_for_selector("#question textarea")
+        pg.wait_for_selector("#question textarea:not([disabled])")  # open once the stored conversation is back
         yield pg
         b.close()
 
