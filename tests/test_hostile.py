@@ -226,9 +226,9 @@ def test_a_huge_sparse_file_is_refused_without_reading_it(tmp_path):
     code = "import sys, qa.documents as d; s = d.scan(sys.argv[1]); print(len(s.files), len(s.refused))"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     try:
-        subprocess.run([sys.executable, "-c", code, str(docs)], env=env, timeout=15, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", code, str(docs)], env=env, timeout=60, check=True, capture_output=True)
     except subprocess.TimeoutExpired:
-        pytest.fail("scanning a folder with one huge sparse file took over 15 s")
+        pytest.fail("scanning a folder with one huge sparse file took over 60 s")
 
 
 # Questions: anything at all --------------------------------------------------------
