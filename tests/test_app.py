@@ -92,6 +92,15 @@ def page(browser, server):
     context.close()
 
 
+def _upload(page, path: Path):
+    """Choose `path` in the upload box and wait until the box lists it (uploaded, ready to add).
+
+    The box shows the name as two spans ("okapi notes" ".txt"), so `:text()` never matches it
+    once the upload is done; only a transient progress line did, which a loaded machine missed."""
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+    page.locator("#upload").get_by_label(path.name, exact=True).wait_for()
+
+
 def _ask(page, question: str, replies: int = 1, allow_error: bool = False):
     box = page.locator("#question textarea")
     box.fill(question)
@@ -140,8 +149,7 @@ def test_upload_a_text_then_ask_about_it(page, server):
     new.parent.mkdir(exist_ok=True)
     new.write_text("Okapi sightings\n\nThe okapi reserve in Ituri was founded in 1992 to protect the okapi.\n", encoding="utf-8")
     page.get_by_text("Add texts").click()
-    page.locator("#upload input[type=file]").set_input_files(str(new))
-    page.wait_for_timeout(1000)
+    _upload(page, new)
     page.locator("#add").click()
     page.wait_for_selector("#upload-status :text('Index updated')", timeout=120_000)
     assert "added" in page.locator("#upload-status").inner_text()
@@ -150,8 +158,7 @@ def test_upload_a_text_then_ask_about_it(page, server):
     assert "1992" in reply.locator(".qa-best").inner_text()
     assert "okapi notes.txt" in reply.inner_text()
     # The same name again is refused with a reason, and nothing is overwritten.
-    page.locator("#upload input[type=file]").set_input_files(str(new))
-    page.wait_for_timeout(1000)
+    _upload(page, new)
     page.locator("#add").click()
     page.wait_for_selector("#upload-status :text('already exists')", timeout=60_000)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COURT, OKAPI, SAMPLES
-from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, READY, SIZES, _ask, _open, browser, page_at  # noqa: F401 (a fixture)
+from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, READY, SIZES, _ask, _open, _upload, browser, page_at  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 OKAPI_QUESTION = "When was the okapi reserve founded?"
@@ -50,14 +50,13 @@ def test_upload_ask_cited_then_remove_never_cited_again(browser, server, tmp_pat
         new = tmp_path / "okapi notes.txt"
         new.write_text(OKAPI, encoding="utf-8")
         page.get_by_text("Add texts").click()
-        page.locator("#upload input[type=file]").set_input_files(str(new))
-        page.locator("#upload :text('okapi notes.txt')").first.wait_for()
+        _upload(page, new)
         page.locator("#add").click()
         page.wait_for_selector("#upload-status :text('Index updated')", timeout=120_000)
         # The list and the example questions follow the corpus; the file box is emptied.
         page.wait_for_selector("#doc-list :text('okapi notes.txt')")
         page.wait_for_selector("#examples :text('Okapi report')")
-        assert page.locator("#upload :text('okapi notes.txt')").count() == 0
+        assert page.locator("#upload").get_by_label("okapi notes.txt", exact=True).count() == 0
         reply = _ask(page, OKAPI_QUESTION)
         assert "1992" in reply.locator(".qa-best").inner_text() and "okapi notes.txt" in reply.inner_text()
         # Search narrows the list.
