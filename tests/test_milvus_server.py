@@ -84,7 +84,7 @@ def test_two_app_processes_over_one_server_answer_and_follow_a_third_processes_u
         second = _index(docs, index, server)
         assert second["added"] == ["okapi.txt"] and second["generation"] != first["generation"]
         for url in urls:  # each app reloads on the committed generation, no restart
-            out = _ask(url, "When was the okapi reserve founded?", time.monotonic() + 60)
+            out = _ask(url, "When was the okapi reserve founded?", time.monotonic() + 180)
             assert out["passages"][0]["document"] == "okapi.txt" and "1992" in out["answer"]["sentence"]
         assert all(a.poll() is None for a in apps)
     finally:
