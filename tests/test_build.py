@@ -111,10 +111,21 @@ def test_no_change_is_up_to_date_without_loading_the_model(built):
     assert loaded == [False, False]
 
 def test_rename_and_revert_embed_nothing_new(built, embedder):
+    """A title of the file's own (a heading line) survives any name: nothing is embedded. A title made
+    from the name is in the vectors, so a new name embeds once, and going back embeds nothing."""
     docs, index = built
-    (docs / COURT).rename(docs / "renamed.txt")
+    (docs / "okapi.txt").write_text(OKAPI)
+    _build(docs, index, embedder)
+    (docs / "okapi.txt").rename(docs / "reserve.txt")
     report = _build(docs, index, embedder)
-    assert report.added == ("renamed.txt",) and report.removed == (COURT,) and report.embedded == 0
+    assert report.added == ("reserve.txt",) and report.removed == ("okapi.txt",) and report.embedded == 0
+    (docs / COURT).rename(docs / "renamed.txt")  # its name made no title (digits and a hash); now "Renamed"
+    report = _build(docs, index, embedder)
+    renamed = manifest.read(index / report.generation).documents["renamed.txt"]
+    assert report.added == ("renamed.txt",) and report.embedded == renamed.passages
+    (docs / "renamed.txt").rename(docs / COURT)
+    report = _build(docs, index, embedder)
+    assert report.added == (COURT,) and report.removed == ("renamed.txt",) and report.embedded == 0
 
 def test_settings_change_is_a_full_rebuild_said_plainly(built, embedder):
     docs, index = built
