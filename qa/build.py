@@ -30,6 +30,7 @@ from .documents import Document, Skipped, read, scan
 from .embedding import Embedder
 from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
+from .lexical import keyword_text
 from .onnx_export import ensure_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
@@ -95,6 +96,17 @@ def _quick_manifest(root: Path) -> Manifest | None:
         return m
     except (IndexCorrupt, OSError):
         return None
+
+
+def embedded_text(p: Passage) -> str:
+    """What a passage's vector embeds: the recipe manifest.PASSAGE_TEXT names.
+
+    The title and heading BM25 indexes with it, by the same rules: a passage
+    deep in "Uploading a package" need not say "upload" itself. Questions are
+    encoded as they are. The cache is keyed by this text, so vectors of the
+    passage alone are never handed back for it.
+    """
+    return p.text if manifest_io.PASSAGE_TEXT == "text" else keyword_text(p.title, p.text, p.section)
 
 
 def passages_of(docs: list[Document], embedder: Embedder, settings: Settings, max_tokens: int) -> tuple[list[Passage], list[Skipped]]:
@@ -198,7 +210,7 @@ def build_index(
             say(f"Embedding the new passages of {len(docs)} files ({len(new_passages)} passages and their "
                 f"{len(sentence_texts)} sentences, cached ones reused).")
             encode = lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)  # noqa: E731
-            new_vectors, embedded = embed_with_cache(cache, [x.text for x in new_passages], encode)
+            new_vectors, embedded = embed_with_cache(cache, [embedded_text(x) for x in new_passages], encode)
             # After the passages: a one-sentence passage's sentence is then found in the cache.
             sentence_rows, _ = embed_with_cache(cache, sentence_texts, encode)
         passages = carried + new_passages
@@ -228,6 +240,7 @@ def build_index(
             ),
             counts=Counts(len(documents), len(passages), len(new_vectors)),
             versions=versions(),
+            passage_text=manifest_io.PASSAGE_TEXT,
         )
         reuse = previous.index if previous is not None and reason is None else None
         sentences = sentence_vectors.Pending.build(

@@ -29,6 +29,11 @@ FORMAT_VERSION = 3
 # Formats this version opens; an older one is rewritten by the next `qa index` (nothing re-embedded).
 READABLE = (2, 3)
 FILE = "manifest.json"
+# What each passage vector embeds. "text": the passage alone (indexes built
+# before it was recorded); "title+heading+text": led by its document's title
+# and its section's heading, as BM25 indexes it. A different recipe means
+# `qa index` embeds every passage again once, never two recipes in one index.
+PASSAGE_TEXT = "title+heading+text"
 DOCUMENTS = "documents.sqlite"
 
 
@@ -102,6 +107,7 @@ class Manifest:
     versions: Mapping[str, str]
     files: Mapping[str, FileEntry] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    passage_text: str = PASSAGE_TEXT
 
     def with_files(self, files: Mapping[str, FileEntry]) -> "Manifest":
         return replace(self, files=dict(files))
@@ -112,6 +118,7 @@ class Manifest:
         d.update(generation=self.generation, created=self.created, versions=dict(self.versions),
                  store={"kind": self.store.kind, "params": dict(self.store.params)},
                  skipped=[asdict(s) for s in self.skipped], format_version=self.format_version,
+                 passage_text=self.passage_text,
                  files={k: asdict(v) for k, v in self.files.items()})
         return d
 
@@ -130,6 +137,7 @@ class Manifest:
             versions=dict(d["versions"]),
             files={k: FileEntry(**v) for k, v in d.get("files", {}).items()},
             format_version=int(d["format_version"]),
+            passage_text=str(d.get("passage_text", "text")),  # absent: built before the recipe was recorded
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .documents import Skipped, SourceFile
+from . import manifest as manifest_io
 from .manifest import Chunking, DocumentEntry, Manifest
 from .settings import Settings
 from .text import CLEANER_VERSION
@@ -63,6 +64,9 @@ def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> s
         return f"the model changed from {before.model.name} to {settings.model}"
     if before.chunking != chunking(settings):
         return "the chunking settings changed"
+    if before.passage_text != manifest_io.PASSAGE_TEXT:
+        return ("passages are now embedded with their document's title and section heading "
+                "(every passage is embedded again, once)")
     if _backend_name(before.store.kind) != settings.backend:
         # Vectors come from the embedding cache: moving backends embeds nothing.
         return f"the backend changed from {_backend_name(before.store.kind)} to {settings.backend}"

@@ -111,10 +111,21 @@ def test_no_change_is_up_to_date_without_loading_the_model(built):
     assert loaded == [False, False]
 
 def test_rename_and_revert_embed_nothing_new(built, embedder):
+    """A title of the file's own (a heading line) survives any name: nothing is embedded. A title made
+    from the name is in the vectors, so a new name embeds once, and going back embeds nothing."""
     docs, index = built
-    (docs / COURT).rename(docs / "renamed.txt")
+    (docs / "okapi.txt").write_text(OKAPI)
+    _build(docs, index, embedder)
+    (docs / "okapi.txt").rename(docs / "reserve.txt")
     report = _build(docs, index, embedder)
-    assert report.added == ("renamed.txt",) and report.removed == (COURT,) and report.embedded == 0
+    assert report.added == ("reserve.txt",) and report.removed == ("okapi.txt",) and report.embedded == 0
+    (docs / COURT).rename(docs / "renamed.txt")  # its name made no title (digits and a hash); now "Renamed"
+    report = _build(docs, index, embedder)
+    renamed = manifest.read(index / report.generation).documents["renamed.txt"]
+    assert report.added == ("renamed.txt",) and report.embedded == renamed.passages
+    (docs / "renamed.txt").rename(docs / COURT)
+    report = _build(docs, index, embedder)
+    assert report.added == (COURT,) and report.removed == ("renamed.txt",) and report.embedded == 0
 
 def test_settings_change_is_a_full_rebuild_said_plainly(built, embedder):
     docs, index = built
@@ -166,3 +177,69 @@ def test_an_index_of_format_2_is_upgraded_by_qa_index_without_embedding(built, e
     new = manifest.read(index / report.generation)
     assert new.format_version == manifest.FORMAT_VERSION and dict(new.documents.items()) == dict(m.documents.items())
     assert _build(docs, index, embedder).up_to_date and qa.verify(index, docs).ok
+
+
+# A section whose second passage never names it: only the heading says these steps are for an eruption.
+_LONG = ("Before anything else, agree with everyone in the household on a meeting place, a contact person who "
+         "lives far away, and the route you will take, and write these down on a card that each person keeps "
+         "in a wallet or bag at all times, then practise the route twice a year with the children.")
+SAFETY = (
+    "# Household safety\n\n## Volcanic eruption\n\n" + _LONG + " " + _LONG.replace("Before anything else", "Then")
+    + "\n\nKeep a battery radio on and listen for instructions. Fill bottles with clean water. "
+    "Bring pets under cover early. Check on neighbours who live alone.\n\n"
+    "## River flooding\n\nKeep spare batteries and a torch by the door. Store tinned food for three days. "
+    "Charge your phone while there is power. Keep copies of documents in a sealed bag.\n\n"
+    "## Winter storm\n\nKeep blankets and warm clothes ready. Store enough medicine for a week. "
+    "Have cash in small notes. Know how to turn off the main water valve.\n"
+)
+
+
+def _dense_first(index, embedder, question):
+    passages, _ = qa.Searcher(index, embedder=embedder).rank(question, depth=5, mode="dense")
+    return passages[0]
+
+
+def test_a_passage_is_found_by_meaning_through_its_heading(tmp_path, embedder):
+    """Dense mode alone: the question's words are only in the heading the passage sits under."""
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / "safety.md").write_text(SAFETY)
+    _build(docs, tmp_path / "index", embedder)
+    top = _dense_first(tmp_path / "index", embedder, "How do I prepare for a volcanic eruption?")
+    assert top.section.endswith("Volcanic eruption") and top.text.startswith("Keep a battery radio")
+    assert "volcan" not in top.text.lower()
+
+
+def test_an_index_of_text_only_vectors_is_embedded_again_once_by_qa_index(tmp_path, embedder, monkeypatch):
+    """An index built before passages were embedded with their title and heading (no recipe in its
+    manifest) is served as it is; the next `qa index` embeds every passage again, says so, and
+    never mixes the two recipes."""
+    import hashlib
+
+    docs, index = tmp_path / "documents", tmp_path / "index"
+    docs.mkdir()
+    (docs / "safety.md").write_text(SAFETY)
+    (docs / "okapi.txt").write_text(OKAPI)
+    with monkeypatch.context() as m:
+        m.setattr(manifest, "PASSAGE_TEXT", "text")
+        old = _build(docs, index, embedder)
+    gen = index / old.generation
+    d = json.loads((gen / manifest.FILE).read_text())
+    assert d.pop("passage_text") == "text"
+    d.pop("checksum")
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (gen / manifest.FILE).write_text(json.dumps(d))
+    assert manifest.read(gen).passage_text == "text"
+    question = "How do I prepare for a volcanic eruption?"
+    assert _dense_first(index, embedder, question).text.startswith("## Volcanic eruption")  # served as built
+    said = []
+    report = _build(docs, index, embedder, log=said.append)
+    assert "title and section heading" in report.full_rebuild_reason and report.unchanged == 0
+    assert any("embedded again" in s for s in said)
+    # Nothing changed, yet every passage is embedded again, but the okapi one: it opens with its
+    # title, so what it embeds is its text alone, as before, and that comes from the cache.
+    assert report.embedded == report.passages - 1
+    assert manifest.read(index / report.generation).passage_text == manifest.PASSAGE_TEXT
+    assert _dense_first(index, embedder, question).text.startswith("Keep a battery radio")
+    again = _build(docs, index, embedder)
+    assert again.up_to_date and again.embedded == 0

@@ -57,6 +57,21 @@ def test_a_manifest_of_format_2_still_opens(tmp_path):
     assert old.format_version == 2 and old.documents == m.documents and old == dataclasses.replace(m, format_version=2)
 
 
+def test_a_manifest_without_a_passage_recipe_says_its_vectors_embed_the_text_alone(tmp_path):
+    """Indexes built before the recipe was recorded embedded each passage's text alone: they still open
+    and say so, so `qa index` knows to embed them again rather than mix two recipes."""
+    m = _example()
+    assert m.passage_text == manifest.PASSAGE_TEXT != "text"
+    manifest.write(tmp_path, m)
+    assert manifest.read(tmp_path).passage_text == manifest.PASSAGE_TEXT
+    d = json.loads((tmp_path / manifest.FILE).read_text())
+    d.pop("checksum")
+    d.pop("passage_text")
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (tmp_path / manifest.FILE).write_text(json.dumps(d))
+    assert manifest.read(tmp_path).passage_text == "text"
+
+
 def test_a_damaged_document_list_is_index_corrupt(tmp_path):
     manifest.write(tmp_path, _example())
     (tmp_path / manifest.DOCUMENTS).write_bytes(b"not a database" * 100)
