@@ -277,7 +277,8 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         gr.Timer(2.0).tick(lambda q, c, g: refresh(q, c, g)[:-1] + (status(),), [find, only, seen], listed, **private)
         gr.api(ask, api_name="ask", **questions)
         demo.load(refresh, [find, only], listed, **private)
-        demo.load(restore, [saved], [chat, asked, restored, box, send], **private).then(
+        # Unlimited: restoring is trivial, and the box waits for it, so it must never queue behind ticks.
+        demo.load(restore, [saved], [chat, asked, restored, box, send], concurrency_limit=None, **private).then(
             None, js="() => document.querySelector('#question textarea')?.focus()", **private)
         demo.load(None, js=page_script(WEB), **private)
     demo.state_session_capacity = SESSIONS_KEPT
