@@ -106,6 +106,7 @@ def embedded_text(p: Passage) -> str:
     encoded as they are. The cache is keyed by this text, so vectors of the
     passage alone are never handed back for it.
     """
+    # Read at call time: "text" is the older recipe, which tests set to build an index as older qa did.
     return p.text if manifest_io.PASSAGE_TEXT == "text" else keyword_text(p.title, p.text, p.section)
 
 

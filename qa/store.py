@@ -209,23 +209,28 @@ class IvfStore(FlatStore):
         # only the header, the quantizer and the direct map (0.03 s at a million
         # passages, against 0.23 s for IO_FLAG_MMAP_IFC, which walks every list),
         # the same search results bit for bit, and pages shared with the OS cache.
-        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)  # already the concrete type
-        lists = faiss.downcast_InvertedLists(index.invlists)
-        if isinstance(lists, faiss.OnDiskInvertedLists):
-            # Its default prefetch starts up to 32 threads per search to touch the
-            # lists: ~1.5x slower p50 on 2 cores with the file already cached.
-            lists.prefetch_nthread = 0
+        index = _mapped(path)
         if index.direct_map.type == faiss.DirectMap.NoMap:
             index.make_direct_map()
         scan = None
         if scan_path(path).exists():  # written since the int8 scan was kept; older ones scan the exact cells
-            scan = faiss.read_index(str(scan_path(path)), faiss.IO_FLAG_MMAP)
-            lists = faiss.downcast_InvertedLists(scan.invlists)
-            if isinstance(lists, faiss.OnDiskInvertedLists):
-                lists.prefetch_nthread = 0
+            scan = _mapped(scan_path(path))
             if scan.ntotal != index.ntotal or scan.nlist != index.nlist:
                 raise ValueError(f"{scan_path(path).name} does not match {Path(path).name}")
         return cls(index.d, index, scan=scan)
+
+
+def _mapped(path: Path):
+    """An IVF index with its cells' lists memory-mapped, already the concrete type."""
+    import faiss
+
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+    lists = faiss.downcast_InvertedLists(index.invlists)
+    if isinstance(lists, faiss.OnDiskInvertedLists):
+        # Its default prefetch starts up to 32 threads per search to touch the
+        # lists: ~1.5x slower p50 on 2 cores with the file already cached.
+        lists.prefetch_nthread = 0
+    return index
 
 
 def scan_path(path: Path) -> Path:
