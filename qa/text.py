@@ -16,7 +16,9 @@ from typing import Callable, Iterable, Sequence
 # Lines or paragraphs shorter than this may repeat legitimately ("Yes.",
 # "Article 5"), so only longer ones are collapsed as duplicates.
 MIN_REPEAT_CHARS = 30
-CLEANER_VERSION = 1
+# Bumped when the same file would give other passages, so `qa index` cuts every file again:
+# 2 = a plain-text manual's table of contents is left out (qa/readers/headings.py).
+CLEANER_VERSION = 2
 
 _WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"\S+")

@@ -44,6 +44,8 @@ DOCBOOK = """Table of contents
 
 1. Do not do this.
 
+2. repack the upstream tarball to include those sources; or
+
 Chapter 2.\u00a0Package management
 
     apt.
@@ -75,3 +77,78 @@ def test_the_text_reader_gives_the_sections():
     got = read_text(None, SPHINX.encode())
     assert [p for _, p in got.sections] == [p for _, p in headings.plain_sections(SPHINX)]
     assert got.text == SPHINX
+
+
+MANUAL = """Debian Guide
+************
+
+This is version 1.0 of the guide.
+
+* 1. About this manual
+
+  * 1.1. Scope
+
+  * 1.2. What are release-critical bugs, and how do they get
+    counted?
+
+* 2. Packages
+
+  * 2.1. Naming
+
+  * 2.2. Versions
+
+1. About this manual
+********************
+
+1.1. Scope
+==========
+
+The guide covers packaging. Do it in three steps:
+
+1. Unpack the sources.
+
+2. Packages
+
+3. Versions
+
+1.2. What are release-critical bugs, and how do they get counted?
+=================================================================
+
+Bugs of severity serious or higher.
+
+2. Packages
+***********
+
+2.1. Naming
+===========
+
+Names are short.
+
+2.2. Versions
+=============
+
+Versions sort.
+"""
+
+
+def left_out(text):
+    sections = headings.plain_sections(text)
+    return [text[a:b].strip() for a, b in headings.contents_lines(text, sections)]
+
+
+def test_a_table_of_contents_is_left_out_of_passages_but_its_headings_and_lists_are_not():
+    got = left_out(MANUAL)
+    # every entry, a wrapped title's second line included, and nothing else
+    assert got == ["* 1. About this manual", "* 1.1. Scope", "* 1.2. What are release-critical bugs, and how do they get",
+                   "counted?", "* 2. Packages", "* 2.1. Naming", "* 2.2. Versions"]
+    # the reader passes it on: the lines still count, the passages never hold them
+    got = read_text(None, MANUAL.encode())
+    assert [got.text[a:b].strip() for a, b in got.skip] == left_out(MANUAL)
+
+
+def test_a_numbered_list_naming_headings_is_not_a_table_of_contents_when_it_is_short_or_unmatched():
+    # three entries naming headings (the list in 1.1) are too few; headings themselves are never left out
+    assert left_out(MANUAL.replace("* 2. Packages\n\n  * 2.1. Naming\n\n  * 2.2. Versions\n\n", "")) == []
+    # a numbered list whose items name no heading stays text
+    steps = "Guide\n=====\n\n" + "".join(f"{i}. Step number {i} of the install.\n\n" for i in range(1, 9))
+    assert left_out(steps) == []

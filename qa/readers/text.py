@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .base import Extracted, Unreadable
-from .headings import plain_sections
+from .headings import contents_lines, plain_sections
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -61,8 +61,10 @@ def read_text(path: Path, data: bytes) -> Extracted:
     text, encoding = decode(data)
     if not text.strip():
         raise Unreadable("empty (no text)")
-    # Underlined or numbered headings of manuals exported as text: each passage keeps its section path.
-    return Extracted(text=text, encoding=encoding, sections=plain_sections(text))
+    # Underlined or numbered headings of manuals exported as text: each passage keeps its section path;
+    # their table of contents is left out of passages (its lines still count for citations).
+    sections = plain_sections(text)
+    return Extracted(text=text, encoding=encoding, sections=sections, skip=contents_lines(text, sections))
 
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
