@@ -125,3 +125,17 @@ def contents_lines(text: str, sections: tuple[tuple[int, str], ...]) -> tuple[tu
             wrapped = ""
     close()
     return tuple(out)
+
+
+def underlines(text: str, sections: tuple[tuple[int, str], ...]) -> tuple[tuple[int, int], ...]:
+    """Spans of the lines underlining headings ("=========="): left out of passages, which
+    would otherwise read "2.1. Getting started ===================="."""
+    out = []
+    for at, _ in sections:
+        start = text.find("\n", at) + 1
+        if start:
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            if _UNDERLINE.match(text[start:end]):
+                out.append((start, end))
+    return tuple(out)

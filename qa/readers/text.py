@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from .base import Extracted, Unreadable
-from .headings import contents_lines, plain_sections
+from .headings import contents_lines, plain_sections, underlines
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -62,9 +62,10 @@ def read_text(path: Path, data: bytes) -> Extracted:
     if not text.strip():
         raise Unreadable("empty (no text)")
     # Underlined or numbered headings of manuals exported as text: each passage keeps its section path;
-    # their table of contents is left out of passages (its lines still count for citations).
+    # their table of contents and underlines are left out of passages (their lines still count for citations).
     sections = plain_sections(text)
-    return Extracted(text=text, encoding=encoding, sections=sections, skip=contents_lines(text, sections))
+    skip = tuple(sorted(contents_lines(text, sections) + underlines(text, sections)))
+    return Extracted(text=text, encoding=encoding, sections=sections, skip=skip)
 
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
