@@ -258,10 +258,11 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
         y = [has(t) for t in texts]
         top_rows = [r for r, _, _ in hits]
         rare = confidence.rare_terms(index, question, top_rows[0], docs, rows[:100])
+        foreign = confidence.foreign_name(index, question, rows[: confidence.NAMES_IN])
         out.append(dict(q=question, corpus=it["corpus"], split=it["split"], answerable=bool(gold), X=np.array(X),
                         y=np.array(y, dtype=bool), first=has(passages[0].text), top3=any(has(p.text) for p in passages[:3]),
                         top5=any(has(p.text) for p in passages[:5]), top_dense=[sim[r] for r in top_rows],
-                        pool=list(fused[:20]), rare=rare, size=len(index) if docs is None else len(index.rows_of(docs)),
+                        pool=list(fused[:20]), rare=rare, foreign=foreign, size=len(index) if docs is None else len(index.rows_of(docs)),
                         rows=list(rows[:100]), top_rows=top_rows, gold=it.get("gold", []),
                         sentences=texts, pidx=pidx))
         if n % 500 == 0:
@@ -387,7 +388,8 @@ def confidence_rows(data: list[dict], sentence_weights: np.ndarray):
         pool = np.asarray(d["pool"], dtype=np.float64)
         in_top, in_corpus, all_known = d["rare"]
         X.append([d["top_dense"][0], max(d["top_dense"][:3]), pool[0], pool[0] - float(np.median(pool)), in_top,
-                  chosen[0], chosen[2], confidence.missing(in_corpus, d["size"])])
+                  chosen[0], chosen[2], confidence.missing(in_corpus, d["size"]),
+                  d["foreign"] * confidence.names_weight(d["size"])])
         y.append(d["answerable"] and d["first"])
         corpus.append(d["corpus"])
         split.append(d["split"])
@@ -402,7 +404,8 @@ REPORT = {"squad": "dev", "developers-reference": "test", "debian-policy": "test
           "sample": "test"}
 
 
-def fit_confidence(data: list[dict], sentence_weights: np.ndarray) -> None:
+def fit_confidence(data: list[dict], sentence_weights: np.ndarray, only: str | None = None) -> None:
+    """All weights, or with `only` that feature's weight alone, the others held at confidence.WEIGHTS."""
     from qa import confidence
     from qa.evaluation import calibration_error
 
@@ -415,7 +418,21 @@ def fit_confidence(data: list[dict], sentence_weights: np.ndarray) -> None:
             m = tune & (corpus == c) & (answerable == a)
             if m.any():
                 weight[m] = 1.0 / m.sum()
-    w = logistic(X[tune], y[tune], weight[tune], l2=1e-3)
+    if only is None:
+        w = logistic(X[tune], y[tune], weight[tune], l2=1e-3)
+    else:
+        from scipy.optimize import minimize_scalar
+
+        j, held = confidence.FEATURES.index(only), confidence.WEIGHTS.copy()
+        rest = X[tune] @ held[:-1] - X[tune, j] * held[j] + held[-1]
+
+        def loss(v):
+            p = 1 / (1 + np.exp(-(rest + v * X[tune, j])))
+            t = y[tune]
+            return -np.sum(weight[tune] * (t * np.log(p + 1e-12) + (1 - t) * np.log(1 - p + 1e-12))) + 1e-3 * v * v
+
+        w = held
+        w[j] = minimize_scalar(loss).x
     print("confidence.WEIGHTS = np.array([" + ", ".join(f"{x:.3f}" for x in w) + "], dtype=np.float64)")
     print("  features:", ", ".join(f"{n}={x:+.2f}" for n, x in zip(confidence.FEATURES + ("intercept",), w)))
     p = 1 / (1 + np.exp(-(X @ w[:-1] + w[-1])))
@@ -478,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--squad", default=str(SQUAD))
     ap.add_argument("--indexes", default="/tmp/qwork", help="folder with idx-squad, idx-sample, idx-<manual> (qa index)")
     ap.add_argument("--cache", default="/tmp/qwork/collected.json", help="collected features (delete to recollect)")
+    ap.add_argument("--only", help="confidence: fit this feature's weight alone, the others held")
     args = ap.parse_args(argv)
     ap_cache = Path(args.cache)
     items = squad_questions(Path(args.squad))
@@ -493,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage == "confidence":
         from qa import answer as ans
 
-        fit_confidence(data, ans.SENTENCE_WEIGHTS)
+        fit_confidence(data, ans.SENTENCE_WEIGHTS, args.only)
     return 0
 
 

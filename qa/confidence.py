@@ -27,16 +27,26 @@ from .backends import SearchIndex
 # in: a 15-passage corpus lacks many words of a paraphrased real question,
 # a manual of a thousand passages holds nearly every word it is asked with.
 # Unscaled, it refused 6 of 31 real questions on the sample corpus.
+# "foreign_name": the question names something (a capitalised name: "Fedora", "Arch User
+# Repository", "Debian 12") that none of the ten best passages names. A manual's real
+# questions almost never do (0 of 209 on the three manuals' questions), off-topic ones
+# mostly do (27 of 36). On a folder of a few short texts a paraphrase often names
+# what the text calls otherwise ("American" for "US"), so it counts only from 30
+# passages on, in full from 1,000.
 FEATURES = ("top_cosine", "best_cosine3", "top_fused", "gap", "rare_in_top", "sentence_cosine", "type_match",
-            "missing")
+            "missing", "foreign_name")
 # Passages at which the "missing" feature counts in full (it grows with log size below).
 FULL_SIZE = 1000
+# Passages below which "foreign_name" does not count, and the ones it looks in.
+NAMES_FROM = 30
+NAMES_IN = 10
 # Fitted by `python -m bench.tune_answers confidence` (logistic regression, label
 # "the top passage holds a gold answer"; SQuAD-tune train with off-topic copies
 # asked against the other articles, the manuals' tune questions,
 # tests/data/sample_tune.jsonl and the tune half of sample_offtopic.jsonl; each
 # corpus, and within it real and off-topic questions, weighs the same). Last: intercept.
-WEIGHTS = np.array([1.083, 0.869, 1.735, 2.226, 2.712, 1.032, 0.417, -2.691, -4.869], dtype=np.float64)
+# foreign_name's weight was fitted alone, the others held (python -m bench.tune_answers confidence --only foreign_name).
+WEIGHTS = np.array([1.083, 0.869, 1.735, 2.226, 2.712, 1.032, 0.417, -2.691, -1.357, -4.869], dtype=np.float64)
 # Below ANSWER_AT the answer is "not found" (label "weak"); from STRONG_AT on it is "strong".
 # ANSWER_AT is the largest threshold whose tune-question refusals of real
 # questions stay at or under 2.5% averaged over the five corpora (0.15: squad 0%,
@@ -98,6 +108,50 @@ def rare_terms(index: SearchIndex, question: str, top_row: int, documents: Seque
     return in_top / total, in_corpus / total, float(not missing)
 
 
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9][\w.+/-]*[\w+]|[A-Za-z0-9]")
+_STEM_WORD = re.compile(r"\w+")
+
+
+def names(question: str) -> list[str]:
+    """The question's names: runs of capitalised words (not its first word, not "I") or words
+    with a capital inside ("iPhone", "NetworkManager"), a number going with them ("Debian 12")."""
+    out: list[list[str]] = []
+    run: list[str] = []
+    for i, m in enumerate(_NAME_TOKEN.finditer(question)):
+        word = re.sub(r"'s$", "", m.group(0))
+        named = (i > 0 and word[:1].isupper() and word != "I") or any(ch.isupper() for ch in word[1:])
+        if named or (run and word.isdigit()):
+            run.append(word)
+        elif run:
+            out.append(run)
+            run = []
+    if run:
+        out.append(run)
+    return [" ".join(r) for r in out]
+
+
+def _stems(text: str) -> str:
+    return " " + " ".join(w.lower()[:5] for w in _STEM_WORD.findall(text)) + " "
+
+
+def foreign_name(index: SearchIndex, question: str, pool_rows: Sequence[int]) -> bool:
+    """Whether a name of the question occurs, as a run of words (five-letter stems), in none
+    of the passages (title, heading path and text)."""
+    wanted = [_stems(n) for n in names(question)]
+    if not wanted or not len(pool_rows):
+        return False
+    texts = []
+    for r in pool_rows:
+        p = index.passage(r)
+        texts.append(_stems(f"{p.title} {p.section} {p.text}"))
+    return any(not any(w in t for t in texts) for w in wanted)
+
+
+def names_weight(passages: int) -> float:
+    """How much "foreign_name" counts at this corpus size: 0 below NAMES_FROM passages, 1 from FULL_SIZE."""
+    return min(1.0, max(0.0, math.log(max(passages, 1) / NAMES_FROM) / math.log(FULL_SIZE / NAMES_FROM)))
+
+
 def features(index: SearchIndex, question: str, top_rows: Sequence[int], top_dense: Sequence[float],
              pool_fused: Sequence[float], documents: Sequence[str] | None, sentence_cosine: float,
              type_match: bool, pool_rows: Sequence[int] = ()) -> np.ndarray:
@@ -108,8 +162,9 @@ def features(index: SearchIndex, question: str, top_rows: Sequence[int], top_den
     pool = np.asarray(pool_fused[:20], dtype=np.float64)
     in_top, in_corpus, _ = rare_terms(index, question, top_rows[0], documents, pool_rows[:100])
     n = len(index) if documents is None else len(index.rows_of(documents))
+    foreign = foreign_name(index, question, pool_rows[:NAMES_IN]) * names_weight(n)
     return np.array([top_dense[0], max(top_dense[:3]), pool[0], pool[0] - statistics.median(pool.tolist()), in_top,
-                     sentence_cosine, float(type_match), missing(in_corpus, n)])
+                     sentence_cosine, float(type_match), missing(in_corpus, n), foreign])
 
 
 def missing(in_corpus: float, passages: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa import confidence
 
@@ -15,9 +16,63 @@ def test_words_missing_from_the_documents_count_more_the_more_text_there_is():
 
 
 def test_a_question_whose_rare_words_a_large_corpus_lacks_is_less_likely_answered():
-    x = np.array([0.5, 0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 0.0])
+    x = np.array([0.5, 0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 0.0, 0.0])
     assert len(x) == len(confidence.FEATURES)
     away = x.copy()
     away[confidence.FEATURES.index("missing")] = confidence.missing(0.0, 5000)
     assert confidence.probability(away) < confidence.probability(x)
     assert confidence.label(confidence.probability(away)) in ("weak", "partial")
+
+
+def test_names_are_capitalised_runs_past_the_first_word():
+    assert confidence.names("What do I need to publish a package to the Arch User Repository?") == ["Arch User Repository"]
+    assert confidence.names("Which Python version is the default in Debian 12?") == ["Python", "Debian 12"]
+    assert confidence.names("What are Fedora's packaging guidelines?") == ["Fedora"]
+    assert confidence.names("How do I take a screenshot on an iPhone?") == ["iPhone"]
+    # the first word and "I" are capitalised by grammar, not because they name anything
+    assert confidence.names("Besides /tmp, where may I write?") == []
+
+
+def test_a_name_counts_only_in_a_folder_of_some_size():
+    assert confidence.names_weight(15) == 0.0  # two news texts: "American" for a text that says "US"
+    assert 0.0 < confidence.names_weight(300) < 1.0 == confidence.names_weight(1000) == confidence.names_weight(10**6)
+
+
+def test_a_name_no_good_passage_holds_is_foreign(searcher):
+    gen = searcher.generation
+
+    def foreign(question):
+        rows, _ = gen.index.keyword(question, confidence.NAMES_IN)
+        return confidence.foreign_name(gen.index, question, list(rows))
+
+    assert foreign("What did Interpol say about trafficking in Africa?")
+    assert not foreign("Who chairs the Military Chamber of the Supreme Court?")
+    # five-letter stems: "Azerbaijani" is found as "Azerbaijan"; a name is a run of words, in order
+    assert not foreign("What did the Azerbaijani delegate say?")
+    assert foreign("Who chairs the Azerbaijani Supreme Court?")  # the text: "Supreme Court of ... Azerbaijan"
+    assert not foreign("how is trafficking punished?")  # no name at all
+
+
+def test_with_a_foreign_name_a_large_corpus_answers_less_confidently():
+    x = np.array([0.5, 0.5, 0.5, 0.1, 0.5, 0.5, 1.0, 0.0, 0.0])
+    named = x.copy()
+    named[confidence.FEATURES.index("foreign_name")] = confidence.names_weight(5000)
+    assert confidence.probability(named) < confidence.probability(x)
+
+
+@pytest.mark.slow
+def test_on_a_real_manual_a_question_about_another_distribution_is_not_found(tmp_path, embedder):
+    import qa
+    from conftest import ROOT, build_at
+
+    manual = ROOT / "tests" / "data" / "manuals" / "developers-reference" / "documents" / "developers-reference.txt"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    # its first chapters: some 300 passages, enough for a name to count
+    (docs / "developers-reference.txt").write_text(manual.read_text()[:120_000])
+    build_at(docs, tmp_path / "index", embedder)
+    s = qa.Searcher(tmp_path / "index", embedder=embedder)
+    off = s.ask("What do I need to publish a package to the Arch User Repository?")
+    assert not off.answered and off.label == "weak"
+    real = s.ask("What is the smallest OpenPGP key size accepted when registering as a Debian member?")
+    assert real.answered and any("2048 bits" in h.text for h in real.passages)
