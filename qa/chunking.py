@@ -75,6 +75,17 @@ def _tuples(x):
     return tuple(_tuples(i) for i in x)
 
 
+# Tuning knobs (bench/tune_chunking.py): a passage cut at a paragraph break of a
+# section starts with the previous passage's last sentences up to LEAD_TOKENS
+# (at most LEAD_SENTENCES); a passage shorter than BACKFILL x max_tokens that
+# follows one of its section is filled backwards with the sentences before it;
+# with COLON, a paragraph ending with ":" never ends a half-full passage.
+LEAD_TOKENS = 0
+LEAD_SENTENCES = 2
+BACKFILL = 0.0
+COLON = False
+
+
 def chunk(
     doc: Document,
     clean: CleanText,
@@ -90,29 +101,52 @@ def chunk(
     sentences, so an answer straddling a cut is not lost.
     """
     units = _units(clean, count_tokens, max_tokens)
-    section_starts = [a for a, _ in doc.sections]
-    groups: list[list[Span]] = []
-    current: list[tuple[Span, int, int]] = []  # (span, tokens, paragraph)
-    used = 0
-    for span, n, para in units:
-        if current:
-            boundary = para != current[-1][2]
-            new_section = boundary and _section_index(section_starts, clean, span) != _section_index(
-                section_starts, clean, current[-1][0]
-            )
-            if used + n > max_tokens or (boundary and used * 2 >= max_tokens) or new_section:
-                groups.append([u[0] for u in current])
-                keep = [] if boundary or not overlap else current[-overlap:]
+    starts = [a for a, _ in doc.sections]
+    sec = [_section_index(starts, clean, u[0]) for u in units]
+    tok = [u[1] for u in units]
+    groups: list[tuple[int, int]] = []  # [a, b) ranges of units
+    a = used = 0
+    for i, (span, n, para) in enumerate(units):
+        if i > a:
+            boundary = para != units[i - 1][2]
+            new_section = boundary and sec[i] != sec[i - 1]
+            half = boundary and used * 2 >= max_tokens
+            if half and COLON and clean.text[units[i - 1][0].start : units[i - 1][0].end].rstrip().endswith(":"):
+                half = False
+            if used + n > max_tokens or half or new_section:
+                groups.append((a, i))
+                if new_section:
+                    keep = i
+                elif boundary:
+                    keep = i
+                    while keep > a + 1 and i - keep < LEAD_SENTENCES and sum(tok[keep - 1 : i]) <= LEAD_TOKENS:
+                        keep -= 1
+                else:
+                    keep = max(a, i - overlap) if overlap else i
                 # The overlap must leave room for the new sentence.
-                while keep and sum(u[1] for u in keep) + n > max_tokens:
-                    keep = keep[1:]
-                current = list(keep)
-                used = sum(u[1] for u in current)
-        current.append((span, n, para))
+                while keep < i and sum(tok[keep:i]) + n > max_tokens:
+                    keep += 1
+                a, used = keep, sum(tok[keep:i])
         used += n
-    if current:
-        groups.append([u[0] for u in current])
-    return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, groups, count_tokens, max_tokens)]
+    if units:
+        groups.append((a, len(units)))
+    if BACKFILL:
+        groups = _backfill(groups, sec, tok, max_tokens)
+    spans = [[u[0] for u in units[a:b]] for a, b in groups]
+    return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, spans, count_tokens, max_tokens)]
+
+
+def _backfill(groups: list[tuple[int, int]], sec: list[int], tok: list[int], max_tokens: int) -> list[tuple[int, int]]:
+    out = list(groups[:1])
+    for a, b in groups[1:]:
+        used = sum(tok[a:b])
+        if used < BACKFILL * max_tokens:
+            floor = out[-1][0] + 1  # never the whole previous passage
+            while a > floor and sec[a - 1] == sec[a] and used + tok[a - 1] <= max_tokens:
+                a -= 1
+                used += tok[a]
+        out.append((a, b))
+    return out
 
 
 def _section_index(starts: list[int], clean: CleanText, span: Span) -> int:
