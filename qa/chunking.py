@@ -75,6 +75,8 @@ def _tuples(x):
     return tuple(_tuples(i) for i in x)
 
 
+# Recorded in the manifest: a different version means every passage is cut again.
+CHUNKER_VERSION = 1
 # Tuning knobs (bench/tune_chunking.py): a passage cut at a paragraph break of a
 # section starts with the previous passage's last sentences up to LEAD_TOKENS
 # (at most LEAD_SENTENCES); a passage shorter than BACKFILL x max_tokens that
@@ -83,7 +85,9 @@ def _tuples(x):
 LEAD_TOKENS = 0
 LEAD_SENTENCES = 2
 BACKFILL = 0.0
-COLON = False
+COLON = 0
+COLON_LEAD = False
+LIST = False
 
 
 def chunk(
@@ -111,14 +115,15 @@ def chunk(
             boundary = para != units[i - 1][2]
             new_section = boundary and sec[i] != sec[i - 1]
             half = boundary and used * 2 >= max_tokens
-            if half and COLON and clean.text[units[i - 1][0].start : units[i - 1][0].end].rstrip().endswith(":"):
+            lead_in = COLON and _lead_in(clean.text[units[i - 1][0].start : units[i - 1][0].end])
+            if half and (lead_in or (LIST and _item(clean.text, span) and _item(clean.text, units[i - 1][0]))):
                 half = False
             if used + n > max_tokens or half or new_section:
                 groups.append((a, i))
                 if new_section:
                     keep = i
                 elif boundary:
-                    keep = i
+                    keep = i - 1 if lead_in and COLON_LEAD and i - 1 > a else i
                     while keep > a + 1 and i - keep < LEAD_SENTENCES and sum(tok[keep - 1 : i]) <= LEAD_TOKENS:
                         keep -= 1
                 else:
@@ -134,6 +139,19 @@ def chunk(
         groups = _backfill(groups, sec, tok, max_tokens)
     spans = [[u[0] for u in units[a:b]] for a, b in groups]
     return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, spans, count_tokens, max_tokens)]
+
+
+_LEAD_IN = re.compile(r"(:|\bas follows\W?|\bthe followings?\W?)\s*$", re.I)
+_ITEM = re.compile(r"\s*([*+-]|\d+[.)])\s")
+
+
+def _lead_in(sentence: str) -> bool:
+    """A sentence that introduces what follows: ends with ':' (COLON=2 also 'as follows', 'the following')."""
+    return sentence.rstrip().endswith(":") if COLON == 1 else bool(_LEAD_IN.search(sentence))
+
+
+def _item(text: str, span: Span) -> bool:
+    return bool(_ITEM.match(text, span.start))
 
 
 def _backfill(groups: list[tuple[int, int]], sec: list[int], tok: list[int], max_tokens: int) -> list[tuple[int, int]]:
