@@ -75,19 +75,13 @@ def _tuples(x):
     return tuple(_tuples(i) for i in x)
 
 
-# Recorded in the manifest: a different version means every passage is cut again.
-CHUNKER_VERSION = 1
-# Tuning knobs (bench/tune_chunking.py): a passage cut at a paragraph break of a
-# section starts with the previous passage's last sentences up to LEAD_TOKENS
-# (at most LEAD_SENTENCES); a passage shorter than BACKFILL x max_tokens that
-# follows one of its section is filled backwards with the sentences before it;
-# with COLON, a paragraph ending with ":" never ends a half-full passage.
-LEAD_TOKENS = 0
-LEAD_SENTENCES = 2
-BACKFILL = 0.0
-COLON = 0
-COLON_LEAD = False
-LIST = False
+# Recorded in the manifest (Chunking.chunker_version): another version means
+# every passage is cut again. 1: no lead-in rule; 2: lead-in sentences travel
+# with what they introduce.
+CHUNKER_VERSION = 2
+# A sentence introducing what follows (a command, a list, a field): "...in ~/.devscripts:",
+# "...as follows.", "...by the following."
+_LEAD_IN = re.compile(r"(:|\bas follows\W?|\bthe followings?\W?)\s*$", re.I)
 
 
 def chunk(
@@ -102,7 +96,11 @@ def chunk(
     A paragraph break ends a passage once it is half full, so passages follow
     the author's structure, and a new section always starts a new passage;
     inside a long paragraph consecutive passages share `overlap` whole
-    sentences, so an answer straddling a cut is not lost.
+    sentences, so an answer straddling a cut is not lost. A paragraph ending
+    with a lead-in sentence ("...in ~/.devscripts:") never ends a passage
+    while what it introduces fits; where it does not, the next passage
+    starts with the lead-in again, so a command line or list item is never
+    cut off from the sentence that says what it is for.
     """
     units = _units(clean, count_tokens, max_tokens)
     starts = [a for a, _ in doc.sections]
@@ -114,18 +112,12 @@ def chunk(
         if i > a:
             boundary = para != units[i - 1][2]
             new_section = boundary and sec[i] != sec[i - 1]
-            half = boundary and used * 2 >= max_tokens
-            lead_in = COLON and _lead_in(clean.text[units[i - 1][0].start : units[i - 1][0].end])
-            if half and (lead_in or (LIST and _item(clean.text, span) and _item(clean.text, units[i - 1][0]))):
-                half = False
-            if used + n > max_tokens or half or new_section:
+            last = units[i - 1][0]
+            lead_in = boundary and not new_section and bool(_LEAD_IN.search(clean.text, last.start, last.end))
+            if used + n > max_tokens or (boundary and used * 2 >= max_tokens and not lead_in) or new_section:
                 groups.append((a, i))
-                if new_section:
-                    keep = i
-                elif boundary:
-                    keep = i - 1 if lead_in and COLON_LEAD and i - 1 > a else i
-                    while keep > a + 1 and i - keep < LEAD_SENTENCES and sum(tok[keep - 1 : i]) <= LEAD_TOKENS:
-                        keep -= 1
+                if boundary:
+                    keep = i - 1 if lead_in and i - 1 > a else i
                 else:
                     keep = max(a, i - overlap) if overlap else i
                 # The overlap must leave room for the new sentence.
@@ -135,36 +127,8 @@ def chunk(
         used += n
     if units:
         groups.append((a, len(units)))
-    if BACKFILL:
-        groups = _backfill(groups, sec, tok, max_tokens)
     spans = [[u[0] for u in units[a:b]] for a, b in groups]
     return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, spans, count_tokens, max_tokens)]
-
-
-_LEAD_IN = re.compile(r"(:|\bas follows\W?|\bthe followings?\W?)\s*$", re.I)
-_ITEM = re.compile(r"\s*([*+-]|\d+[.)])\s")
-
-
-def _lead_in(sentence: str) -> bool:
-    """A sentence that introduces what follows: ends with ':' (COLON=2 also 'as follows', 'the following')."""
-    return sentence.rstrip().endswith(":") if COLON == 1 else bool(_LEAD_IN.search(sentence))
-
-
-def _item(text: str, span: Span) -> bool:
-    return bool(_ITEM.match(text, span.start))
-
-
-def _backfill(groups: list[tuple[int, int]], sec: list[int], tok: list[int], max_tokens: int) -> list[tuple[int, int]]:
-    out = list(groups[:1])
-    for a, b in groups[1:]:
-        used = sum(tok[a:b])
-        if used < BACKFILL * max_tokens:
-            floor = out[-1][0] + 1  # never the whole previous passage
-            while a > floor and sec[a - 1] == sec[a] and used + tok[a - 1] <= max_tokens:
-                a -= 1
-                used += tok[a]
-        out.append((a, b))
-    return out
 
 
 def _section_index(starts: list[int], clean: CleanText, span: Span) -> int:
