@@ -18,6 +18,7 @@ passage, developers-reference / debian-policy / debian-reference (2026-11-23):
     + 'as follows' / 'the following', carried over a cut 0.767 0.829 0.714  (chosen)
     chosen + list items kept together                    0.767 0.829 0.743  (sentence -1 and -1)
     chosen + backfill 0.3 / + 1 sentence <= 20 tokens    0.767 0.829 0.714 / 0.767 0.829 0.686
+    chosen + a "$ "/"# " command line as its own lead-in  0.767 0.829 0.714  (one question won, one lost)
 """
 
 from __future__ import annotations
