@@ -75,6 +75,15 @@ def _tuples(x):
     return tuple(_tuples(i) for i in x)
 
 
+# Recorded in the manifest (Chunking.chunker_version): another version means
+# every passage is cut again. 1: no lead-in rule; 2: lead-in sentences travel
+# with what they introduce.
+CHUNKER_VERSION = 2
+# A sentence introducing what follows (a command, a list, a field): "...in ~/.devscripts:",
+# "...as follows.", "...by the following."
+_LEAD_IN = re.compile(r"(:|\bas follows\W?|\bthe followings?\W?)\s*$", re.I)
+
+
 def chunk(
     doc: Document,
     clean: CleanText,
@@ -87,32 +96,39 @@ def chunk(
     A paragraph break ends a passage once it is half full, so passages follow
     the author's structure, and a new section always starts a new passage;
     inside a long paragraph consecutive passages share `overlap` whole
-    sentences, so an answer straddling a cut is not lost.
+    sentences, so an answer straddling a cut is not lost. A paragraph ending
+    with a lead-in sentence ("...in ~/.devscripts:") never ends a passage
+    while what it introduces fits; where it does not, the next passage
+    starts with the lead-in again, so a command line or list item is never
+    cut off from the sentence that says what it is for.
     """
     units = _units(clean, count_tokens, max_tokens)
-    section_starts = [a for a, _ in doc.sections]
-    groups: list[list[Span]] = []
-    current: list[tuple[Span, int, int]] = []  # (span, tokens, paragraph)
-    used = 0
-    for span, n, para in units:
-        if current:
-            boundary = para != current[-1][2]
-            new_section = boundary and _section_index(section_starts, clean, span) != _section_index(
-                section_starts, clean, current[-1][0]
-            )
-            if used + n > max_tokens or (boundary and used * 2 >= max_tokens) or new_section:
-                groups.append([u[0] for u in current])
-                keep = [] if boundary or not overlap else current[-overlap:]
+    starts = [a for a, _ in doc.sections]
+    sec = [_section_index(starts, clean, u[0]) for u in units]
+    tok = [u[1] for u in units]
+    groups: list[tuple[int, int]] = []  # [a, b) ranges of units
+    a = used = 0
+    for i, (span, n, para) in enumerate(units):
+        if i > a:
+            boundary = para != units[i - 1][2]
+            new_section = boundary and sec[i] != sec[i - 1]
+            last = units[i - 1][0]
+            lead_in = boundary and not new_section and bool(_LEAD_IN.search(clean.text, last.start, last.end))
+            if used + n > max_tokens or (boundary and used * 2 >= max_tokens and not lead_in) or new_section:
+                groups.append((a, i))
+                if boundary:
+                    keep = i - 1 if lead_in and i - 1 > a else i
+                else:
+                    keep = max(a, i - overlap) if overlap else i
                 # The overlap must leave room for the new sentence.
-                while keep and sum(u[1] for u in keep) + n > max_tokens:
-                    keep = keep[1:]
-                current = list(keep)
-                used = sum(u[1] for u in current)
-        current.append((span, n, para))
+                while keep < i and sum(tok[keep:i]) + n > max_tokens:
+                    keep += 1
+                a, used = keep, sum(tok[keep:i])
         used += n
-    if current:
-        groups.append([u[0] for u in current])
-    return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, groups, count_tokens, max_tokens)]
+    if units:
+        groups.append((a, len(units)))
+    spans = [[u[0] for u in units[a:b]] for a, b in groups]
+    return [_passage(doc, clean, g, n) for g, n in _fit(clean.text, spans, count_tokens, max_tokens)]
 
 
 def _section_index(starts: list[int], clean: CleanText, span: Span) -> int:

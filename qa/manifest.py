@@ -52,6 +52,9 @@ class Chunking:
     chunk_tokens: int
     overlap_sentences: int
     cleaner_version: int
+    # How passages are cut (qa.chunking.CHUNKER_VERSION); absent in a manifest
+    # written before it was recorded, which means 1: cut without lead-in sentences.
+    chunker_version: int = 1
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .documents import Skipped, SourceFile
 from . import manifest as manifest_io
+from .chunking import CHUNKER_VERSION
 from .manifest import Chunking, DocumentEntry, Manifest
 from .settings import Settings
 from .text import CLEANER_VERSION
@@ -52,7 +53,11 @@ def plan(before: Manifest | None, sources: list[SourceFile], rebuild: bool) -> P
 
 
 def chunking(settings: Settings) -> Chunking:
-    return Chunking(settings.chunk_tokens, settings.overlap_sentences, CLEANER_VERSION)
+    return Chunking(settings.chunk_tokens, settings.overlap_sentences, CLEANER_VERSION, CHUNKER_VERSION)
+
+
+# What each chunker version changed, as `qa index` says it.
+CHUNKER_CHANGES = {2: "passages are now cut with their lead-in sentence"}
 
 
 def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:
@@ -62,7 +67,10 @@ def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> s
         return "--full was asked for"
     if before.model.name != settings.model:
         return f"the model changed from {before.model.name} to {settings.model}"
-    if before.chunking != chunking(settings):
+    now = chunking(settings)
+    if before.chunking.chunker_version != now.chunker_version:
+        return CHUNKER_CHANGES.get(now.chunker_version, "passages are now cut differently") + " (every passage is cut again)"
+    if before.chunking != now:
         return "the chunking settings changed"
     if before.passage_text != manifest_io.PASSAGE_TEXT:
         return ("passages are now embedded with their document's title and section heading "

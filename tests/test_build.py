@@ -136,6 +136,30 @@ def test_settings_change_is_a_full_rebuild_said_plainly(built, embedder):
     assert _build(docs, index, embedder, full=True).full_rebuild_reason == "--full was asked for"
 
 
+def test_an_index_cut_by_the_older_chunker_is_cut_again_by_qa_index(built, embedder):
+    """A manifest written before the chunker version was recorded reads as version 1 (no lead-in
+    rule); the next `qa index` cuts every passage again and says why in plain words."""
+    import hashlib
+
+    from qa.chunking import CHUNKER_VERSION
+
+    docs, index = built
+    gen = index / (index / "CURRENT").read_text().strip()
+    d = json.loads((gen / manifest.FILE).read_text())
+    assert d["chunking"].pop("chunker_version") == CHUNKER_VERSION == 2
+    d.pop("checksum")
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (gen / manifest.FILE).write_text(json.dumps(d))
+    assert manifest.read(gen).chunking.chunker_version == 1
+    said = []
+    report = _build(docs, index, embedder, log=said.append)
+    reason = "passages are now cut with their lead-in sentence (every passage is cut again)"
+    assert report.full_rebuild_reason == reason and report.unchanged == 0
+    assert any(reason in s for s in said)
+    assert manifest.read(index / report.generation).chunking.chunker_version == CHUNKER_VERSION
+    assert _build(docs, index, embedder).up_to_date
+
+
 def test_small_updates_never_import_torch(built):
     """Adding a file (a few passages, embedded by the checked ONNX export) and removing one, as new processes."""
     docs, index = built

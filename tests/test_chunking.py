@@ -50,6 +50,40 @@ def test_passages_do_not_overlap_across_paragraphs(embedder):
     assert [p.text.split()[0] for p in passages] == ["Alpha", "Beta", "Gamma"]
 
 
+def test_a_lead_in_sentence_keeps_what_it_introduces(embedder):
+    """A paragraph ending with ':' does not end a half-full passage: the command line after it
+    stays in the passage that says what it is for (it used to become a passage of its own)."""
+    intro = "Instead, you should instruct the build tool to use your key for the signature, every time you sponsor."
+    lead = "If you use debsign, you can even configure it permanently in ~/.devscripts:"
+    raw = f"{intro}\n\n{lead}\n\nDEBSIGN_KEYID=KEY-ID\n\nThe next paragraph talks about something else entirely.\n"
+    assert sum(embedder.count_tokens([intro, lead])) * 2 >= 64  # half full: a plain paragraph break would cut here
+    _, passages = _chunks(embedder, raw, max_tokens=64)
+    holding = [p.text for p in passages if "DEBSIGN_KEYID" in p.text]
+    assert holding == [f"{intro}\n\n{lead}\n\nDEBSIGN_KEYID=KEY-ID"]
+    # Not a lead-in: the same text ending with a full stop is cut at the paragraph break as before.
+    _, plain = _chunks(embedder, raw.replace("~/.devscripts:", "~/.devscripts."), max_tokens=64)
+    assert [p.text for p in plain if "DEBSIGN_KEYID" in p.text][0].startswith("DEBSIGN_KEYID")
+
+
+def test_a_lead_in_that_cannot_keep_its_list_starts_the_next_passage_again(embedder):
+    """Where what follows does not fit, the next passage opens with the lead-in ("as follows" counts),
+    so the list item is never cut off from the sentence that says what the list is."""
+    body = " ".join(f"Sentence {i} of the opening paragraph says a little more." for i in range(4))
+    lead = "The recommended delays are as follows."
+    items = ["* Upload fixing only release-critical bugs older than seven days: two days",
+             "* Upload fixing only release-critical and important bugs: five days"]
+    raw = "\n\n".join([f"{body} {lead}", *items]) + "\n"
+    assert sum(embedder.count_tokens([body, lead, items[0]])) > 64  # the first item does not fit after it
+    _, passages = _chunks(embedder, raw, max_tokens=64)
+    second = next(p for p in passages if "five days" in p.text)
+    assert second.text.startswith(lead)
+    assert all(p.tokens <= 64 for p in passages)
+    assert any(p.text.endswith(lead) for p in passages)  # the passage it ends keeps it too
+    # Sentence spans and lines stay exact in the repeated lead-in.
+    a, b, ls, le = second.sentences[0]
+    assert second.text[a:b] == lead and raw.splitlines()[ls - 1].endswith(lead) and ls == le == 1
+
+
 def test_sentence_spans_and_lines_point_into_the_file(embedder):
     raw = "First line of a\nwrapped sentence. Second\nsentence here.\n\nThird one.\n"
     _, [p] = _chunks(embedder, raw, max_tokens=100)

@@ -72,6 +72,21 @@ def test_a_manifest_without_a_passage_recipe_says_its_vectors_embed_the_text_alo
     assert manifest.read(tmp_path).passage_text == "text"
 
 
+def test_a_manifest_without_a_chunker_version_reads_as_the_first(tmp_path):
+    """Indexes cut before the chunker version was recorded were cut by version 1 (no lead-in rule)."""
+    from qa.chunking import CHUNKER_VERSION
+
+    m = dataclasses.replace(_example(), chunking=Chunking(128, 1, 1, CHUNKER_VERSION))
+    manifest.write(tmp_path, m)
+    assert manifest.read(tmp_path).chunking.chunker_version == CHUNKER_VERSION == 2
+    d = json.loads((tmp_path / manifest.FILE).read_text())
+    d.pop("checksum")
+    assert d["chunking"].pop("chunker_version") == 2
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (tmp_path / manifest.FILE).write_text(json.dumps(d))
+    assert manifest.read(tmp_path).chunking == Chunking(128, 1, 1, 1)
+
+
 def test_a_damaged_document_list_is_index_corrupt(tmp_path):
     manifest.write(tmp_path, _example())
     (tmp_path / manifest.DOCUMENTS).write_bytes(b"not a database" * 100)
