@@ -58,6 +58,7 @@ def chunking(settings: Settings) -> Chunking:
 
 # What each chunker version changed, as `qa index` says it.
 CHUNKER_CHANGES = {2: "passages are now cut with their lead-in sentence"}
+CLEANER_CHANGES = {2: "a plain-text manual's table of contents and heading underlines are now left out of passages"}
 
 
 def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:
@@ -70,6 +71,8 @@ def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> s
     now = chunking(settings)
     if before.chunking.chunker_version != now.chunker_version:
         return CHUNKER_CHANGES.get(now.chunker_version, "passages are now cut differently") + " (every passage is cut again)"
+    if before.chunking.cleaner_version != now.cleaner_version:
+        return CLEANER_CHANGES.get(now.cleaner_version, "text is now repaired differently") + " (every file is read again)"
     if before.chunking != now:
         return "the chunking settings changed"
     if before.passage_text != manifest_io.PASSAGE_TEXT:

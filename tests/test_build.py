@@ -160,6 +160,26 @@ def test_an_index_cut_by_the_older_chunker_is_cut_again_by_qa_index(built, embed
     assert _build(docs, index, embedder).up_to_date
 
 
+def test_an_index_read_by_the_older_cleaner_reads_its_files_again(built, embedder):
+    """A text-repair change (cleaner version 2: a manual's contents left out) re-reads every file, saying why."""
+    import hashlib
+
+    from qa.text import CLEANER_VERSION
+
+    docs, index = built
+    gen = index / (index / "CURRENT").read_text().strip()
+    d = json.loads((gen / manifest.FILE).read_text())
+    assert d["chunking"]["cleaner_version"] == CLEANER_VERSION == 2
+    d["chunking"]["cleaner_version"] = 1
+    d.pop("checksum")
+    d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
+    (gen / manifest.FILE).write_text(json.dumps(d))
+    report = _build(docs, index, embedder)
+    assert report.full_rebuild_reason == ("a plain-text manual's table of contents and heading underlines are now "
+                                          "left out of passages (every file is read again)")
+    assert manifest.read(index / report.generation).chunking.cleaner_version == CLEANER_VERSION
+
+
 def test_small_updates_never_import_torch(built):
     """Adding a file (a few passages, embedded by the checked ONNX export) and removing one, as new processes."""
     docs, index = built
