@@ -16,7 +16,7 @@ Per backend, each in fresh processes:
 - open: seconds to open the committed generation in a new process;
 - first question: the first hybrid retrieval after opening (caches cold);
 - hybrid p50/p95: the retrieval `Searcher.ask` runs (dense + BM25 + fusion,
-  `qa.search.candidates`), question encoding excluded, after the first;
+  `qa.ranking.candidates`), question encoding excluded, after the first;
 - recall@10: the backend's dense top 10 against an exact scan of the same vectors.
 """
 
@@ -118,7 +118,7 @@ def build(name: str, size: int, base: Path, root: Path, uri: str | None) -> dict
 
 def serve(size: int, base: Path, root: Path, depth: int = 10) -> dict:
     from qa.current import load
-    from qa.search import candidates
+    from qa.ranking import candidates
 
     from bench.scale import _vectors
 

@@ -238,7 +238,7 @@ def _timed_pass(searcher, gen, questions: list[str]) -> tuple[list[float], ...]:
     """Per question, in ms: encode, vector search, fusion (BM25 + combining), full answer, and the
     CPU time (all threads) of retrieval and of the full answer: on a shared machine wall time
     swings with the load, CPU time much less."""
-    from qa.search import candidates
+    from qa.ranking import candidates
 
     encode, search, fusion, ask, retrieve_cpu, ask_cpu = [], [], [], [], [], []
     depth = max(100, 3 * 5 + 10)  # what Searcher.ask asks the store for at k=5

@@ -234,7 +234,8 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
     """Per question: sentence feature rows of the top 3 passages with gold labels, and confidence inputs."""
     from qa import answer as ans
     from qa import confidence
-    from qa.search import candidates, collapse, normalise_question
+    from qa.ranking import candidates, collapse, rescore
+    from qa.search import normalise_question
     
     index = searcher.generation.index
     out = []
@@ -243,8 +244,10 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
         docs = it.get("documents")
         q = encode([question])[0]
         rows, fused, dense = candidates(index, question, q, k, docs)
+        fused_of = dict(zip(rows, fused))
+        rows, scores, dense = rescore(searcher.generation, rows, fused, dense, q)  # as `ask` ranks
         sim = dict(zip(rows, dense))
-        hits = collapse(index, rows, fused, k)
+        hits = collapse(index, rows, scores, k)
         if not hits:
             continue
         passages = [index.passage(r) for r, _, _ in hits]
@@ -252,7 +255,8 @@ def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
         has = lambda t: any(g in _norm(t) for g in gold)  # noqa: E731
         # as in `ask`: the sentences of all k passages are scored together; the answer comes from the top 3
         texts = [p.text[a:b] for p in passages for a, b, _, _ in p.sentences]
-        spans, X = ans.sentence_matrix(question, passages, encode(texts) @ q if texts else np.zeros(0), [h[1] for h in hits])
+        spans, X = ans.sentence_matrix(question, passages, encode(texts) @ q if texts else np.zeros(0),
+                                       [fused_of[h[0]] for h in hits])
         # every passage's sentences are kept, with their passage's rank: the fit can try answering from more of them
         pidx = [i for i, _, _ in spans]
         y = [has(t) for t in texts]

@@ -20,7 +20,7 @@ from qa.evaluation import ndcg_at
 
 def _arrays(searcher, names, queries):
     """Per query: candidate doc ids (best passage each) with dense and BM25 scores."""
-    from qa.search import candidates
+    from qa.ranking import candidates
 
     index = searcher.generation.index
     out = {}

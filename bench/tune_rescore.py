@@ -52,7 +52,8 @@ def questions(name: str) -> list[dict]:
 
 def collect(indexes: Path, name: str) -> list[dict]:
     """Per answerable question: the top DEPTH fused candidates with their scores and sentence cosines."""
-    from qa.search import Searcher, candidates, normalise_question
+    from qa.ranking import candidates
+    from qa.search import Searcher, normalise_question
 
     s = Searcher(indexes / f"idx-{name}")
     gen = s.generation

@@ -20,7 +20,7 @@ from qa.evaluation import file_name, ndcg_at, read_beir, recall_at, work_dir
 
 
 def pools(searcher, queries):
-    from qa.search import candidates
+    from qa.ranking import candidates
 
     index = searcher.generation.index
     out = {}
@@ -49,7 +49,8 @@ def rank_docs(rows, fused, doc_of, second: float, depth: int = 100):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from qa.search import LEXICAL_FUSION, Searcher
+    from qa.ranking import LEXICAL_FUSION
+    from qa.search import Searcher
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--beir", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "scifact"))

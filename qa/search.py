@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from .embedding import Embedder
 from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
+from .ranking import MODES, candidates, collapse, rescore
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .span import best_span, wanted
@@ -25,9 +25,6 @@ from .span import best_span, wanted
 # "Not found" is decided by qa/confidence.py: a probability fitted across
 # corpora, not an absolute cosine (0.20 on the top three, which refused 0-3 of
 # 12 off-topic questions on the manuals).
-# Share of the keyword (BM25) score in the fused passage score.
-LEXICAL_FUSION = 0.3
-MODES = ("hybrid", "dense", "bm25")
 # Longer questions are cut: no real question is this long, and tokenising a
 # megabyte of text per request would let one client stall the server.
 MAX_QUESTION_CHARS = 4000
@@ -107,7 +104,9 @@ class Searcher:
         question = normalise_question(question)
         gen = self.generation
         q = self.embedder.encode([question])[0]
-        rows, scores, _ = candidates(gen.index, question, q, depth, None, mode)
+        rows, scores, dense = candidates(gen.index, question, q, depth, None, mode)
+        if mode == "hybrid":
+            rows, scores, _ = rescore(gen, rows, scores, dense, q)
         return [gen.index.passage(r) for r in rows[:depth]], scores[:depth]
 
     def ask(self, question: str, k: int = 5, documents: Iterable[str] | None = None, history: Sequence = ()) -> Answer:
@@ -143,7 +142,9 @@ class Searcher:
             w = followup.CONTEXT_WEIGHT
             q = (1 - w) * q + w * self.embedder.encode([searched])[0]
             q = (q / (np.linalg.norm(q) or 1.0)).astype(np.float32)
-        rows, scores, dense = candidates(index, searched, q, k, documents)
+        rows, fused, dense = candidates(index, searched, q, k, documents)
+        fused_of = dict(zip(rows, fused))
+        rows, scores, dense = rescore(gen, rows, fused, dense, q)
         similarity = dict(zip(rows, dense))
         hits = collapse(index, rows, scores, k)
         passages = [index.passage(r) for r, _, _ in hits]
@@ -152,7 +153,8 @@ class Searcher:
         # Sentence vectors stored at build answer without a model call; any sentence
         # missing from them is embedded now, once (its vector is needed again below).
         encode = remembering(self.embedder.encode, stored)
-        chosen = answer_sentences(encode, question, q, passages, [s for _, s, _ in hits], everything=bool(stored))
+        # the sentence scorer weighs each passage's fused score, as it was fitted
+        chosen = answer_sentences(encode, question, q, passages, [fused_of[r] for r, _, _ in hits], everything=bool(stored))
         # Looked up per cited document: listing the paged ones cost ~29 ms a question at 230,000 documents.
         entries = gen.manifest.documents
 
@@ -174,8 +176,9 @@ class Searcher:
             hit = results[top]
             sentence = hit.answer_sentence
             s_vec = encode([sentence])[0]
+            # the pool's fused scores, best first: the confidence was fitted on them, before the second stage
             x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
-                                    scores, documents, float(s_vec @ q), _type_match(searched, sentence), rows)
+                                    fused, documents, float(s_vec @ q), _type_match(searched, sentence), rows)
             p_answer = confidence.probability(x)
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start)
@@ -220,79 +223,3 @@ def _check_model(gen: Generation, identity) -> None:
             f"(dimension {built.dimension}); the model {identity.name} (dimension {identity.dimension}) "
             f"makes other vectors. Rebuild with: qa index --full --model {identity.name} --index {gen.path.parent}"
         )
-
-
-def candidates(
-    index: SearchIndex, question: str, q: np.ndarray, k: int, documents: Sequence[str] | None, mode: str = "hybrid"
-) -> tuple[list[int], list[float], list[float]]:
-    """Rows ranked by fused score, with (fused, dense) scores.
-
-    Meaning (cosine) and keywords (BM25, scaled by the best BM25 score of this
-    question in the whole corpus) are added; candidates come from the top of
-    either list.
-    """
-    # Extra depth leaves room for collapsing passages with identical text.
-    depth = min(len(index), max(100, 3 * k + 10))
-    if depth <= 0:
-        return [], [], []
-    dense_rows, _ = index.dense(q, depth, documents)
-    lex_rows, lex = index.keyword(question, depth, documents)
-    # Unfiltered, the first keyword match is the corpus's best: one keyword search, not two.
-    best = lex if documents is None else index.keyword(question, 1)[1]
-    top = float(best[0]) if len(best) else 0.0
-    pool = np.sort(np.concatenate([dense_rows, lex_rows]).astype(np.int64))
-    pool = pool[np.concatenate([[True], pool[1:] != pool[:-1]])]  # np.unique, without importing numpy.ma (~30 ms in a new process)
-    if not len(pool):
-        return [], [], []
-    dense = index.vectors(pool) @ q
-    keyword = index.keyword_scores(question, pool) / top if top > 0 else np.zeros(len(pool), dtype=np.float32)
-    weight = {"hybrid": LEXICAL_FUSION, "dense": 0.0, "bm25": 1.0}[mode]
-    fused = (1 - weight) * dense + weight * keyword
-    order = np.argsort(-fused, kind="stable")
-    return pool[order].tolist(), fused[order].tolist(), dense[order].tolist()
-
-
-# Passages whose word pairs overlap this much (Jaccard) are one text shown
-# once: the same paragraph with a changed date or a typo fixed.
-NEAR_DUPLICATE = 0.9
-
-
-def shingles(text: str) -> frozenset:
-    words = re.findall(r"\w+", text.lower())
-    return frozenset(zip(words, words[1:])) if len(words) > 1 else frozenset(words)
-
-
-def collapse(index: SearchIndex, rows: list[int], scores: list[float], k: int) -> list[tuple[int, float, list[int]]]:
-    """Show a text once; list the other places it, or a near copy of it, occurs.
-
-    Only the candidate pool is compared, each passage against the ones kept.
-    """
-    out: list[tuple[int, float, list[int]]] = []
-    by_text: dict[str, int] = {}
-    kept: list[tuple[frozenset, int]] = []
-    for row, score in zip(rows, scores):
-        text = index.passage(row).text
-        key = " ".join(text.split()).lower()
-        twin = by_text.get(key)
-        if twin is None:
-            sh = shingles(text)
-            twin = next((i for other, i in kept if _jaccard(sh, other) >= NEAR_DUPLICATE), None)
-        if twin is not None:
-            out[twin][2].append(row)
-            continue
-        if len(out) == k:
-            continue
-        by_text[key] = len(out)
-        kept.append((shingles(text), len(out)))
-        out.append((row, score, []))
-    return out
-
-
-def _jaccard(a: frozenset, b: frozenset) -> float:
-    if not a or not b:
-        return 0.0
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    if len(small) < NEAR_DUPLICATE * len(large):
-        return 0.0
-    inter = sum(1 for x in small if x in large)
-    return inter / (len(a) + len(b) - inter)

@@ -129,6 +129,22 @@ class SentenceVectors:
         return np.asarray(self._rows[at]), np.asarray(self._scales[at])
 
 
+def best_cosines(stored: SentenceVectors, rows: Sequence[int], q: np.ndarray) -> np.ndarray:
+    """Per passage row, the best cosine of one of its stored sentences to the unit vector `q` (0 with none)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return np.zeros(0, np.float32)
+    i8, scales = stored.take(rows)
+    cos = (i8.astype(np.float32) @ q.astype(np.float32)) * scales
+    counts = np.asarray(stored._offsets[rows + 1] - stored._offsets[rows], dtype=np.int64)
+    out = np.zeros(len(rows), np.float32)
+    has = counts > 0
+    if has.any():
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+        out[has] = np.maximum.reduceat(cos, starts)
+    return out
+
+
 def open_stored(folder: Path, files: Mapping[str, object], passages: int, dimension: int) -> SentenceVectors | None:
     """The generation's sentence vectors, or None when it was written without them (answers then embed sentences)."""
     if not all(f in files for f in FILES):

@@ -91,7 +91,7 @@ def test_near_duplicate_passages_are_shown_once_with_every_place(docs, tmp_path,
 
 
 def test_collapse_keeps_different_passages_apart():
-    from qa.search import NEAR_DUPLICATE, _jaccard, shingles
+    from qa.ranking import NEAR_DUPLICATE, _jaccard, shingles
 
     a = shingles("The law on combating human trafficking was adopted on 28th of June 2005 by parliament.")
     b = shingles("The taskforce was set up on 6th of May 2004 by presidential decree in Baku.")

@@ -49,7 +49,12 @@ def test_every_sentence_has_its_own_vector_as_the_answer_code_cuts_it(sample_ind
         assert np.min(np.sum(stored * fresh, axis=1)) > 0.999
 
 
-def test_answers_with_stored_vectors_equal_answers_embedding_sentences(sample_index, embedder, tmp_path):
+def test_answers_with_stored_vectors_equal_answers_embedding_sentences(sample_index, embedder, tmp_path, monkeypatch):
+    # An index without stored vectors ranks by the fused score alone (its second stage would have to embed
+    # the pool's sentences); with the second stage off, both must choose the same sentences.
+    from qa import ranking
+
+    monkeypatch.setattr(ranking, "SENTENCE_EVIDENCE", 0.0)
     stored = qa.Searcher(sample_index[0].index, embedder=embedder)
     old = qa.Searcher(_without_sentence_vectors(sample_index[0].index, tmp_path / "old"), embedder=embedder)
     assert stored.generation.sentences is not None and old.generation.sentences is None
