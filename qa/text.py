@@ -16,8 +16,14 @@ from typing import Callable, Iterable, Sequence
 # Lines or paragraphs shorter than this may repeat legitimately ("Yes.",
 # "Article 5"), so only longer ones are collapsed as duplicates.
 MIN_REPEAT_CHARS = 30
+# ... and only a line found this often: a running headline repeats on every
+# page, while a manual repeats a sentence's line or two where it quotes itself
+# (Debian Policy's abstract opens section 1.1; dropped, the section began
+# "in the distribution.").
+MIN_REPEATS = 3
 # Bumped when the same file would give other passages, so `qa index` cuts every file again:
-# 2 = a plain-text manual's table of contents is left out (qa/readers/headings.py).
+# 2 = a plain-text manual's table of contents is left out (qa/readers/headings.py),
+#     and a line is dropped as a repeat only when it occurs MIN_REPEATS times.
 CLEANER_VERSION = 2
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -96,9 +102,16 @@ def clean(
         segments.append((size, raw_start, len(text)))
         size += len(text)
 
+    blocks = list(_paragraph_lines(raw, skip))
+    counts: dict[str, int] = {}
+    for block in blocks:
+        for start, end in block:
+            key = " ".join(raw[start:end].split())
+            if len(key) >= MIN_REPEAT_CHARS:
+                counts[key] = counts.get(key, 0) + 1
     seen_lines: set[str] = set()
     seen_paragraphs: set[str] = set()
-    for block in _paragraph_lines(raw, skip):
+    for block in blocks:
         kept = []
         # A line left out as a repeat ends any hyphen split before it: the
         # next kept line is not the continuation of that word.
@@ -106,7 +119,7 @@ def clean(
         dropped = False
         for start, end in block:
             key = " ".join(raw[start:end].split())
-            if len(key) >= MIN_REPEAT_CHARS:
+            if len(key) >= MIN_REPEAT_CHARS and counts[key] >= MIN_REPEATS:
                 if key in seen_lines:
                     dropped = True
                     continue

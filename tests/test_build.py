@@ -176,7 +176,8 @@ def test_an_index_read_by_the_older_cleaner_reads_its_files_again(built, embedde
     (gen / manifest.FILE).write_text(json.dumps(d))
     report = _build(docs, index, embedder)
     assert report.full_rebuild_reason == ("a plain-text manual's table of contents and heading underlines are now "
-                                          "left out of passages (every file is read again)")
+                                          "left out of passages, and a line repeated only twice is kept "
+                                          "(every file is read again)")
     assert manifest.read(index / report.generation).chunking.cleaner_version == CLEANER_VERSION
 
 

@@ -31,6 +31,15 @@ def test_repeated_headline_lines_collapse():
     assert "05.08.2008, 12:35" in c.text and "Body text." in c.text
 
 
+def test_a_line_found_only_twice_is_text_quoted_again_not_a_headline():
+    # Debian Policy's abstract opens its section 1.1 again; both must read whole
+    abstract = "This manual describes the policy requirements for the Debian\ndistribution, as used in the\ndistribution."
+    raw = f"{abstract}\n\nVersion 4.6.\n\n1.1. Scope\n\n{abstract} It also covers packaging.\n"
+    c = clean(raw)
+    assert c.text.count("This manual describes the policy requirements for the Debian distribution") == 2
+    assert "1.1. Scope\n\nThis manual describes" in c.text
+
+
 def test_short_lines_may_repeat():
     c = clean("Yes.\n\nYes.\n")
     assert c.text.count("Yes.") == 2
@@ -103,7 +112,7 @@ def test_a_line_dropped_as_a_repeat_ends_the_hyphen_split_before_it():
     # Found by the property test in test_chunking: the repeated second line is
     # dropped, and "ab-" must not be glued to the next kept line's word.
     repeated = "abbaaaaaa aaaa aaaaa aaaaaaaaa aaaaaaaaa aa"
-    raw = f"Start of one aa-\n{repeated}\nend.\n\nOther text here ab-\n{repeated}\nzz yy xx.\n"
+    raw = f"{repeated}\n\nStart of one aa-\n{repeated}\nend.\n\nOther text here ab-\n{repeated}\nzz yy xx.\n"
     c = clean(raw)
     assert "ab-zz" not in c.text and "abzz" not in c.text
     assert "ab- zz yy xx." in c.text
