@@ -115,6 +115,8 @@ _STEM_WORD = re.compile(r"\w+")
 def names(question: str) -> list[str]:
     """The question's names: runs of capitalised words (not its first word, not "I") or words
     with a capital inside ("iPhone", "NetworkManager"), a number going with them ("Debian 12")."""
+    if not any(ch.islower() for ch in question):
+        return []  # A QUESTION IN CAPITALS names nothing by its capitals
     out: list[list[str]] = []
     run: list[str] = []
     for i, m in enumerate(_NAME_TOKEN.finditer(question)):

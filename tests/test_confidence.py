@@ -31,6 +31,7 @@ def test_names_are_capitalised_runs_past_the_first_word():
     assert confidence.names("How do I take a screenshot on an iPhone?") == ["iPhone"]
     # the first word and "I" are capitalised by grammar, not because they name anything
     assert confidence.names("Besides /tmp, where may I write?") == []
+    assert confidence.names("WHAT IS THE DEBIAN POLICY?") == []
 
 
 def test_a_name_counts_only_in_a_folder_of_some_size():
