@@ -391,6 +391,8 @@ def confidence_rows(data: list[dict], sentence_weights: np.ndarray):
         chosen = d["X"][int(np.argmax(d["X"] @ sentence_weights))] if len(d["X"]) else np.zeros(len(ans.SENTENCE_FEATURES))
         pool = np.asarray(d["pool"], dtype=np.float64)
         in_top, in_corpus, all_known = d["rare"]
+        if "foreign" not in d:
+            raise SystemExit("the collected cache predates the foreign-name feature: delete its collected-*.json and run again")
         X.append([d["top_dense"][0], max(d["top_dense"][:3]), pool[0], pool[0] - float(np.median(pool)), in_top,
                   chosen[0], chosen[2], confidence.missing(in_corpus, d["size"]),
                   d["foreign"] * confidence.names_weight(d["size"])])

@@ -97,10 +97,11 @@ def chunk(
     the author's structure, and a new section always starts a new passage;
     inside a long paragraph consecutive passages share `overlap` whole
     sentences, so an answer straddling a cut is not lost. A paragraph ending
-    with a lead-in sentence ("...in ~/.devscripts:") never ends a passage
-    while what it introduces fits; where it does not, the next passage
-    starts with the lead-in again, so a command line or list item is never
-    cut off from the sentence that says what it is for.
+    with a lead-in sentence ("...in ~/.devscripts:") does not end a half-full
+    passage; when the first sentence it introduces does not fit, the next
+    passage starts with the lead-in again, so a command line or list item
+    starts beside the sentence that says what it is for (a long run it
+    introduces may still be cut further on, without the lead-in).
     """
     units = _units(clean, count_tokens, max_tokens)
     starts = [a for a, _ in doc.sections]

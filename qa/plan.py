@@ -59,7 +59,7 @@ def chunking(settings: Settings) -> Chunking:
 # What each chunker version changed, as `qa index` says it.
 CHUNKER_CHANGES = {2: "passages are now cut with their lead-in sentence"}
 CLEANER_CHANGES = {2: "a plain-text manual's table of contents and heading underlines are now left out of passages, "
-                      "and a line repeated only twice is kept"}
+                      "and a line repeated only twice is kept"}  # and a numbered line ending in "or"/"and" is no heading
 
 
 def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:

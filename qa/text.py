@@ -22,8 +22,9 @@ MIN_REPEAT_CHARS = 30
 # "in the distribution.").
 MIN_REPEATS = 3
 # Bumped when the same file would give other passages, so `qa index` cuts every file again:
-# 2 = a plain-text manual's table of contents is left out (qa/readers/headings.py),
-#     and a line is dropped as a repeat only when it occurs MIN_REPEATS times.
+# 2 = a plain-text manual's table of contents and heading underlines are left out, a
+#     numbered line ending in "or"/"and" is no heading (qa/readers/headings.py), and a
+#     line is dropped as a repeat only when it occurs MIN_REPEATS times.
 CLEANER_VERSION = 2
 
 _WORD = re.compile(r"[^\W\d_]+")

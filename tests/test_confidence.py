@@ -32,6 +32,10 @@ def test_names_are_capitalised_runs_past_the_first_word():
     # the first word and "I" are capitalised by grammar, not because they name anything
     assert confidence.names("Besides /tmp, where may I write?") == []
     assert confidence.names("WHAT IS THE DEBIAN POLICY?") == []
+    assert confidence.names("How To Install Packages On Debian?") == []  # title case, likewise
+    # punctuation ends a name; a capital opening a later sentence is grammar
+    assert confidence.names("What do Debian, Ubuntu and Fedora call it?") == ["Debian", "Ubuntu", "Fedora"]
+    assert confidence.names("Thanks. How do I install it?") == []
 
 
 def test_a_name_counts_only_in_a_folder_of_some_size():

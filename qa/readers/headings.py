@@ -102,6 +102,7 @@ def contents_lines(text: str, sections: tuple[tuple[int, str], ...]) -> tuple[tu
         start, end = pos, pos + len(line)
         pos = end + 1
         if not line.strip():
+            wrapped = ""  # a title wraps onto the next line, never over a blank one
             continue
         if start in heading_lines:  # the text itself begins: a heading is never left out
             close()
@@ -114,7 +115,7 @@ def contents_lines(text: str, sections: tuple[tuple[int, str], ...]) -> tuple[tu
             hits += hit
             wrapped = "" if hit else flat
             run.append((start, end))
-        elif run and wrapped and line[:1].isspace():
+        elif run and wrapped and line[:1].isspace() and len(wrapped) <= 3 * MAX_HEADING:
             # the entry's title wrapped onto this line
             whole = f"{wrapped} {flat}"
             hits += later.get(whole, -1) > start
