@@ -155,3 +155,10 @@ def test_a_numbered_list_naming_headings_is_not_a_table_of_contents_when_it_is_s
     # a numbered list whose items name no heading stays text
     steps = "Guide\n=====\n\n" + "".join(f"{i}. Step number {i} of the install.\n\n" for i in range(1, 9))
     assert left_out(steps) == []
+
+
+def test_an_indented_paragraph_after_the_contents_is_text():
+    # the last entry names no heading; the indented preface after a blank line is not its wrapped title
+    text = MANUAL.replace("  * 2.2. Versions\n\n", "  * 2.2. Versions\n\n* 3. Licence notes\n\n    This guide is free software.\n    Copy it.\n\n")
+    got = left_out(text)
+    assert "* 3. Licence notes" in got and not any("free software" in x or "Copy it" in x for x in got)
