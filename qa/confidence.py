@@ -29,8 +29,8 @@ from .backends import SearchIndex
 # Unscaled, it refused 6 of 31 real questions on the sample corpus.
 # "foreign_name": the question names something (a capitalised name: "Fedora", "Arch User
 # Repository", "Debian 12") that none of the ten best passages names. A manual's real
-# questions almost never do (0 of 209 on the three manuals' questions), off-topic ones
-# mostly do (27 of 36). On a folder of a few short texts a paraphrase often names
+# questions seldom do (2 of 209 on the three manuals' questions), off-topic ones
+# mostly do (29 of 36). On a folder of a few short texts a paraphrase often names
 # what the text calls otherwise ("American" for "US"), so it counts only from 30
 # passages on, in full from 1,000.
 FEATURES = ("top_cosine", "best_cosine3", "top_fused", "gap", "rare_in_top", "sentence_cosine", "type_match",
