@@ -14,7 +14,6 @@ import numpy as np
 
 from .backends import SearchIndex
 from .generation import Generation
-from .sentence_vectors import best_cosines
 
 # Share of the keyword (BM25) score in the fused passage score.
 LEXICAL_FUSION = 0.3
@@ -64,7 +63,7 @@ def rescore(gen: Generation, rows: list[int], fused: list[float], dense: list[fl
     """
     if gen.sentences is None or not rows:
         return rows, fused, dense
-    score = np.asarray(fused, dtype=np.float32) + SENTENCE_EVIDENCE * best_cosines(gen.sentences, rows, q)
+    score = np.asarray(fused, dtype=np.float32) + SENTENCE_EVIDENCE * gen.sentences.best_cosines(rows, q)
     order = np.argsort(-score, kind="stable")
     return [rows[i] for i in order], score[order].tolist(), [dense[i] for i in order]
 

@@ -117,6 +117,18 @@ class SentenceVectors:
             raise IndexCorrupt(f"the sentence offsets of passage {row} are out of order")
         return self._rows[a:b].astype(np.float32) * self._scales[a:b, None]
 
+    def best_cosines(self, rows: Sequence[int], q: np.ndarray) -> np.ndarray:
+        """Per passage row, the best cosine of one of its sentences to the unit vector `q` (0 with none)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        i8, scales = self.take(rows)
+        cos = (i8.astype(np.float32) @ q.astype(np.float32)) * scales
+        counts = np.asarray(self._offsets[rows + 1] - self._offsets[rows], dtype=np.int64)
+        out = np.zeros(len(rows), np.float32)
+        has = counts > 0
+        if has.any():
+            out[has] = np.maximum.reduceat(cos, (np.cumsum(counts) - counts)[has])
+        return out
+
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The stored (int8 rows, scales) of these passages' sentences, concatenated in order."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -127,22 +139,6 @@ class SentenceVectors:
         # Row numbers of every sentence, without a Python loop (a million passages carried by an update).
         at = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
         return np.asarray(self._rows[at]), np.asarray(self._scales[at])
-
-
-def best_cosines(stored: SentenceVectors, rows: Sequence[int], q: np.ndarray) -> np.ndarray:
-    """Per passage row, the best cosine of one of its stored sentences to the unit vector `q` (0 with none)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    if not len(rows):
-        return np.zeros(0, np.float32)
-    i8, scales = stored.take(rows)
-    cos = (i8.astype(np.float32) @ q.astype(np.float32)) * scales
-    counts = np.asarray(stored._offsets[rows + 1] - stored._offsets[rows], dtype=np.int64)
-    out = np.zeros(len(rows), np.float32)
-    has = counts > 0
-    if has.any():
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
-        out[has] = np.maximum.reduceat(cos, starts)
-    return out
 
 
 def open_stored(folder: Path, files: Mapping[str, object], passages: int, dimension: int) -> SentenceVectors | None:
