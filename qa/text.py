@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -103,13 +104,9 @@ def clean(
         segments.append((size, raw_start, len(text)))
         size += len(text)
 
-    blocks = list(_paragraph_lines(raw, skip))
-    counts: dict[str, int] = {}
-    for block in blocks:
-        for start, end in block:
-            key = " ".join(raw[start:end].split())
-            if len(key) >= MIN_REPEAT_CHARS:
-                counts[key] = counts.get(key, 0) + 1
+    # Each line with its whitespace-collapsed text, counted over the document first.
+    blocks = [[(a, b, " ".join(raw[a:b].split())) for a, b in block] for block in _paragraph_lines(raw, skip)]
+    counts = Counter(key for block in blocks for _, _, key in block if len(key) >= MIN_REPEAT_CHARS)
     seen_lines: set[str] = set()
     seen_paragraphs: set[str] = set()
     for block in blocks:
@@ -118,9 +115,8 @@ def clean(
         # next kept line is not the continuation of that word.
         after_gap: list[bool] = []
         dropped = False
-        for start, end in block:
-            key = " ".join(raw[start:end].split())
-            if len(key) >= MIN_REPEAT_CHARS and counts[key] >= MIN_REPEATS:
+        for start, end, key in block:
+            if counts[key] >= MIN_REPEATS:
                 if key in seen_lines:
                     dropped = True
                     continue
