@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="measure retrieval on a BEIR folder, or answers against a gold questions file")
     p.add_argument("beir", nargs="?", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)")
-    p.add_argument("--split", default="test", help="qrels split (default: test)")
+    p.add_argument("--split", default=None,
+                   help='BEIR: qrels split (default: test); --questions: only questions whose "split" is this (default: all)')
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"], help="retrieval to measure (default: hybrid)")
     p.add_argument("--work", help="folder for the BEIR corpus files, index and embedding cache (default: ~/.cache/qa-eval/...)")
     p.add_argument("--questions", help='JSON lines of {"q": ..., "gold": [...]}; "gold": [] marks an off-topic question')
@@ -144,11 +145,11 @@ def _eval(args: argparse.Namespace) -> int:
         from .search import Searcher
 
         build_index(settings_of(args), log=log)
-        report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index), k=args.k)
+        report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index), k=args.k, split=args.split)
         result = report.to_dict()
     elif args.beir:
         result = evaluation.evaluate_beir(
-            Path(args.beir), split=args.split, mode=args.mode, work=Path(args.work) if args.work else None, log=log
+            Path(args.beir), split=args.split or "test", mode=args.mode, work=Path(args.work) if args.work else None, log=log
         ).to_dict()
     else:
         print("error: give a BEIR folder or --questions FILE", file=sys.stderr)

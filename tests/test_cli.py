@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,13 @@ def test_ask_in_a_new_process_loads_only_what_answering_needs(sample_index):
             "print(sorted(m for m in ('torch', 'bm25s', 'scipy', 'numpy.ma', 'qa.build', 'qa.cache', 'qa.onnx_export') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Aziz Seyidov" in out and out.strip().splitlines()[-1] == "[]"
+
+
+def test_eval_questions_asks_only_the_chosen_split(sample_index, capsys):
+    """`--split tune` asks the tune half of a questions file, no more (it once asked every question)."""
+    offtopic = Path(__file__).parent / "data" / "sample_offtopic.jsonl"
+    halves = [json.loads(x).get("split") for x in offtopic.read_text().splitlines() if x.strip()]
+    settings = sample_index[0]
+    args = ["eval", "--questions", str(offtopic), "--documents", str(settings.documents), "--index", str(settings.index), "--json"]
+    assert main(args + ["--split", "tune"]) == 0
+    assert json.loads(capsys.readouterr().out)["questions"] == halves.count("tune") < len(halves)
