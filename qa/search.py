@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -17,7 +17,7 @@ from .embedding import Embedder
 from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
-from .ranking import MODES, candidates, collapse, rescore
+from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .span import best_span, wanted
@@ -185,6 +185,10 @@ class Searcher:
                 span = cited_span(best_span(searched if resolved is None else question, sentence),
                                   passages[top], hit.answer_start, citation)
                 best = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span)
+                # the first passage a person reads then holds the answer shown above it
+                if answer_leads([h.score for h in results], [c[2] for c in chosen], top):
+                    order = [top] + [i for i in range(len(results)) if i != top]
+                    results = [replace(results[i], rank=n) for n, i in enumerate(order, start=1)]
         return Answer(question=question, answer=best, passages=tuple(results), notices=tuple(notices),
                       confidence=p_answer, label=confidence.label(p_answer),
                       interpreted_as=resolved.text if resolved else None)

@@ -41,3 +41,25 @@ def test_without_stored_sentence_vectors_the_fused_order_stays(searcher, sample_
     q = old.embedder.encode([question])[0]
     rows, fused, dense = ranking.candidates(gen.index, question, q, 5, None)
     assert ranking.rescore(gen, rows, fused, dense, q) == (rows, fused, dense)
+
+
+def test_the_answers_passage_leads_only_on_decisive_evidence():
+    # scores of passages 1-3, their best sentences' scores; the answer came from passage `top`
+    assert ranking.answer_leads([0.80, 0.75, 0.70], [1.0, 4.5, 0.0], 1)
+    assert not ranking.answer_leads([0.80, 0.65, 0.70], [1.0, 4.5, 0.0], 1)  # passage 2 scored far lower
+    assert not ranking.answer_leads([0.80, 0.75, 0.70], [1.0, 3.5, 0.0], 1)  # its sentence is not surer enough
+    assert not ranking.answer_leads([0.80, 0.79, 0.78, 0.77], [0.0, 0.0, 0.0, 9.0], 3)  # the answer comes from the top 3
+    assert not ranking.answer_leads([0.80], [1.0], 0)
+
+
+def test_ask_shows_the_answers_passage_first_when_it_leads(searcher, monkeypatch):
+    question = "Which article of the penal code makes trafficking a crime?"
+    before = searcher.ask(question)
+    # a tie on the sample corpus: the passage holding the answer ranks second, its sentence is surer by ~2.3
+    assert "144(1)" in before.answer.sentence and "144(1)" not in before.passages[0].text
+    monkeypatch.setattr(ranking, "LEAD_EVIDENCE", 2.0)
+    after = searcher.ask(question)
+    assert after.answer == before.answer
+    assert after.passages[0].answer_sentence == after.answer.sentence and "144(1)" in after.passages[0].text
+    assert [h.rank for h in after.passages] == list(range(1, len(after.passages) + 1))
+    assert sorted(h.text for h in after.passages) == sorted(h.text for h in before.passages)
