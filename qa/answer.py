@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 from .chunking import Passage
 from .sentence_scorer import (  # noqa: F401
     MAX_SENTENCES, NEVER_PENALTY, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences, sentence_matrix,
+    with_what_follows,
 )
 from .span import Span
 
@@ -165,12 +166,11 @@ def span_lines(p: Passage, start: int, end: int) -> tuple[int, int]:
     return (min(x for x, _ in inside), max(y for _, y in inside)) if inside else (p.line_start, p.line_end)
 
 
-def sentence_lines(p: Passage, start: int) -> tuple[int, int]:
-    """The lines of the sentence of `p` that starts at `start` (the passage's lines if none does)."""
-    for a, _, ls, le in p.sentences:
-        if a == start:
-            return ls, le
-    return p.line_start, p.line_end
+def sentence_lines(p: Passage, start: int, end: int | None = None) -> tuple[int, int]:
+    """The lines of the sentence of `p` that starts at `start`, through the one ending at `end`
+    (a lead-in carries the next sentence); the passage's lines if no sentence starts there."""
+    inside = [(ls, le) for a, b, ls, le in p.sentences if a >= start and (b <= end if end is not None else a == start)]
+    return (inside[0][0], max(le for _, le in inside)) if inside else (p.line_start, p.line_end)
 
 
 def cited_span(span: Span | None, p: Passage, sentence_start: int,

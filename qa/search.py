@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import confidence, followup
-from .answer import Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines
+from .answer import Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows
 from .backends import SearchIndex
 from .current import Current
 from .embedding import Embedder
@@ -164,8 +164,8 @@ class Searcher:
             return cite(p, a, b, entry.pages, entry.ocr) if entry is not None and entry.pages else cite(p, a, b)
 
         results = [
-            Hit(rank=rank, score=float(score), text=p.text, citation=citation(p), answer_start=a, answer_end=b,
-                also_in=tuple(citation(index.passage(t)) for t in twins))
+            Hit(rank=rank, score=float(score), text=p.text, citation=citation(p), answer_start=a,
+                answer_end=with_what_follows(p, a, b), also_in=tuple(citation(index.passage(t)) for t in twins))
             for rank, ((_, score, twins), p, (a, b, _)) in enumerate(zip(hits, passages, chosen), start=1)
         ]
         best, p_answer = None, 0.0
@@ -175,13 +175,15 @@ class Searcher:
             top = max(range(min(3, len(results))), key=lambda i: chosen[i][2])
             hit = results[top]
             sentence = hit.answer_sentence
-            s_vec = encode([sentence])[0]
+            # the confidence judges the chosen sentence itself, as it was fitted (not what a lead-in carries along)
+            scored = passages[top].text[chosen[top][0]:chosen[top][1]]
+            s_vec = encode([scored])[0]
             # the pool's fused scores, best first: the confidence was fitted on them, before the second stage
             x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
-                                    fused, documents, float(s_vec @ q), _type_match(searched, sentence), rows)
+                                    fused, documents, float(s_vec @ q), _type_match(searched, scored), rows)
             p_answer = confidence.probability(x)
             if confidence.label(p_answer) != "weak":
-                lines = sentence_lines(passages[top], hit.answer_start)
+                lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 span = cited_span(best_span(searched if resolved is None else question, sentence),
                                   passages[top], hit.answer_start, citation)
                 best = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span)

@@ -129,3 +129,17 @@ def test_a_span_across_a_repaired_hyphen_cites_both_lines():
     assert span_lines(p, 0, len("Built by Ellison")) == (5, 5)
     assert span_lines(p, text.index("wall"), text.index("wall") + 4) == (6, 6)
 
+
+
+def test_an_answer_ending_in_a_colon_shows_what_it_introduces(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "signing.txt").write_text(
+        "Signing uploads\n\nWhen you sponsor uploads, debsign must sign with your own key.\n"
+        "You can configure the key permanently in the file ~/.devscripts:\n\n    DEBSIGN_KEYID=KEY-ID\n\n"
+        "Without it, debsign asks which key to use every time.\n"
+    )
+    qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    best = qa.Searcher(tmp_path / "index", embedder=embedder).ask("How do I configure the key permanently?").answer
+    assert best is not None and best.sentence.startswith("You can configure") and best.sentence.endswith("DEBSIGN_KEYID=KEY-ID")
+    assert (best.citation.line_start, best.citation.line_end) == (4, 6)

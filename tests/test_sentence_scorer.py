@@ -38,3 +38,19 @@ def test_context_columns_carry_the_previous_sentence_for_a_pronoun():
     assert rows[1, f("previous_cosine")] == np.float32(0.7) and rows[0, f("next_cosine")] == np.float32(0.4)
     assert rows[1, f("previous_overlap")] == rows[0, f("rare_overlap")] > rows[1, f("rare_overlap")]
     assert rows[0, f("top_cosine")] == 1 and rows[1, f("top_cosine")] == 0
+
+
+def test_a_lead_in_carries_the_next_sentence_along():
+    from qa.answer import sentence_lines
+    from qa.sentence_scorer import FOLLOWS_AT_MOST, with_what_follows
+
+    lead = "You can even configure it permanently in ~/.devscripts:"
+    text = lead + "  DEBSIGN_KEYID=KEY-ID  " + "Then sign."
+    a, b = len(lead) + 2, len(lead) + 2 + len("DEBSIGN_KEYID=KEY-ID")
+    p = _passage(text, [(0, len(lead), 1, 1), (a, b, 3, 3), (b + 2, len(text), 5, 5)])
+    assert text[0:with_what_follows(p, 0, len(lead))].endswith("DEBSIGN_KEYID=KEY-ID")
+    assert sentence_lines(p, 0, b) == (1, 3) and sentence_lines(p, 0) == (1, 1)
+    assert with_what_follows(p, a, b) == b  # not a lead-in
+    assert with_what_follows(p, b + 2, len(text)) == len(text)  # the last sentence: nothing follows
+    long = _passage(lead + " " + "x" * (FOLLOWS_AT_MOST + 1), [(0, len(lead), 1, 1), (len(lead) + 1, len(lead) + FOLLOWS_AT_MOST + 2, 2, 9)])
+    assert with_what_follows(long, 0, len(lead)) == len(lead)  # a whole listing is not carried
