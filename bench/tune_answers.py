@@ -231,7 +231,11 @@ class CachedEncoder:
 
 
 def collect(searcher, items: list[dict], encode, k: int = 5) -> list[dict]:
-    """Per question: sentence feature rows of the top 3 passages with gold labels, and confidence inputs."""
+    """Per question: sentence feature rows of the top 3 passages with gold labels, and confidence inputs.
+
+    `first` is the first passage before `ask` may move the answer's passage up
+    (`qa.ranking.answer_leads`): the confidence is computed, and fitted, on that order.
+    """
     from qa import answer as ans
     from qa import confidence
     from qa.ranking import candidates, collapse, rescore
