@@ -153,10 +153,25 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     spans, rows = sentence_matrix(question, passages, dense, scores)
     # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
     never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
-    best: list[tuple[int, int, float]] = [(0, len(p.text), -1e9) for p in passages]
-    for (i, a, b), score in zip(spans, rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never):
-        if score > best[i][2]:
-            best[i] = (a, b, float(score))
+    scores_of = rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never
+    # Passages can overlap in the file (a sentence carried over a passage boundary):
+    # a sentence one passage shows is not shown again by a lower one, which shows
+    # its next best; the higher passage keeps the better of the two scores, so the
+    # answer chosen across passages is the same sentence it would have been.
+    shown: dict[tuple[str, int], int] = {}
+    best: list[tuple[int, int, float]] = []
+    for i, p in enumerate(passages):
+        mine = sorted((r for r, (owner, _, _) in enumerate(spans) if owner == i), key=lambda r: -scores_of[r])
+        if not mine:
+            best.append((0, len(p.text), -1e9))
+            continue
+        where = lambda r: (p.document, p.char_start + spans[r][1])  # noqa: E731
+        if where(mine[0]) in shown:
+            j = shown[where(mine[0])]
+            best[j] = (*best[j][:2], max(best[j][2], float(scores_of[mine[0]])))
+        r = next((r for r in mine if where(r) not in shown), mine[0])
+        shown.setdefault(where(r), i)
+        best.append((spans[r][1], spans[r][2], float(scores_of[r])))
     return best
 
 

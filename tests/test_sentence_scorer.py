@@ -54,3 +54,23 @@ def test_a_lead_in_carries_the_next_sentence_along():
     assert with_what_follows(p, b + 2, len(text)) == len(text)  # the last sentence: nothing follows
     long = _passage(lead + " " + "x" * (FOLLOWS_AT_MOST + 1), [(0, len(lead), 1, 1), (len(lead) + 1, len(lead) + FOLLOWS_AT_MOST + 2, 2, 9)])
     assert with_what_follows(long, 0, len(lead)) == len(lead)  # a whole listing is not carried
+
+
+def test_a_sentence_two_overlapping_passages_share_is_shown_once(embedder):
+    # the second passage of the file ends with the sentence the first passage opens with
+    shared = "Mr. Takahashi noted that the United States treats human trafficking as a grave offence."
+    other = "Aziz Seyidov stressed cooperation with UN, OSCE and Interpol against human trafficking."
+    tail = "He thanked the security services for their effective work."
+    one = Passage("news.txt", "t", shared + " " + tail, 100, 100 + len(shared) + 1 + len(tail), 3, 3,
+                  ((0, len(shared), 3, 3), (len(shared) + 1, len(shared) + 1 + len(tail), 3, 3)), 40)
+    two = Passage("news.txt", "t", other + "\n\n" + shared, 100 - len(other) - 2, 100 + len(shared), 1, 3,
+                  ((0, len(other), 1, 1), (len(other) + 2, len(other) + 2 + len(shared), 3, 3)), 40)
+    question = "How does the United States treat human trafficking?"
+    q = embedder.encode([question])[0]
+    (a1, b1, _), (a2, b2, _) = answer_sentences(embedder.encode, question, q, [one, two])
+    assert one.text[a1:b1] == shared and two.text[a2:b2] == other
+    # in another file the same words are another place, and may be shown again
+    elsewhere = Passage("other.txt", *[getattr(two, f) for f in ("title", "text", "char_start", "char_end", "line_start",
+                                                                "line_end", "sentences", "tokens")])
+    (_, _, _), (a3, b3, _) = answer_sentences(embedder.encode, question, q, [one, elsewhere])
+    assert elsewhere.text[a3:b3] == shared
