@@ -248,7 +248,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
                     add = gr.Button("Add to documents and update the index", elem_id="add")
                     added = gr.Markdown(elem_id="upload-status")
             with gr.Column(scale=2, min_width=340, visible=False, elem_id="doc-panel") as panel:
-                with gr.Row():
+                with gr.Row(elem_id="doc-header"):
                     gr.Markdown("### Source", elem_id="doc-heading")
                     download = gr.DownloadButton("Download original", visible=False, elem_id="doc-download", size="sm", scale=0)
                     close = gr.Button("Close (Esc)", size="sm", elem_id="doc-close", scale=0)

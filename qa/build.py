@@ -208,7 +208,8 @@ def build_index(
                 "qa index --full adds them, embedding only the sentences.")
         sentence_texts = sentence_vectors.texts(new_passages) if with_sentences else []
         with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
-            say(f"Embedding the new passages of {len(docs)} files ({len(new_passages)} passages and their "
+            files = "1 file" if len(docs) == 1 else f"{len(docs)} files"
+            say(f"Embedding the new passages of {files} ({len(new_passages)} passages and their "
                 f"{len(sentence_texts)} sentences, cached ones reused).")
             encode = lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)  # noqa: E731
             new_vectors, embedded = embed_with_cache(cache, [embedded_text(x) for x in new_passages], encode)

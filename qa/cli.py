@@ -127,8 +127,10 @@ def _index(args: argparse.Namespace) -> int:
             "exact search" if report.store == "faiss-flat-ip"
             else f"approximate search (IVF: {params.get('nlist')} cells, {params.get('nprobe')} scanned per question)"
         )
-        encoder = "ONNX Runtime, checked against torch" if report.fast_query else "torch"
-        print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions encoded with {encoder}.")
+        # say what a person notices: whether a question loads torch (seconds) or not
+        encoder = ("the fast path (ONNX Runtime, without torch; its vectors checked against the model's)" if report.fast_query
+                   else "the model itself (torch)")
+        print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions are encoded by {encoder}.")
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
     for n in report.notes:
