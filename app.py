@@ -265,7 +265,9 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         questions = dict(concurrency_limit=QUESTION_EVENTS, concurrency_id="questions")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
-        tries.click(lambda sample: sample[0] if sample else gr.skip(), [tries], [box], **private)
+        # A "Try" question is asked at once: a person who clicks an example wants its answer.
+        tries.click(lambda sample: sample[0] if sample else "", [tries], [box], **private).then(
+            respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
         for trigger in (fresh.click, chat.clear):  # the chat's own bin clears the stored copy too
             trigger(lambda: ([], [], dict(library.EMPTY_CONVERSATION)), outputs=[chat, asked, saved], **private)
         listed = [seen, listing, only, doomed, tries, info]

@@ -345,3 +345,13 @@ def test_hostile_document_opens_as_text(browser, server):
         assert page.dialogs == []
     finally:
         page.context.close()
+
+
+def test_a_try_example_is_asked_at_once(page):
+    example = page.locator("#examples").get_by_role("button").first
+    question = example.inner_text().strip()
+    assert question.endswith("?")
+    example.click()
+    page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length >= 1")
+    assert question in page.locator("#chat").inner_text()
+    assert page.locator("#question textarea").input_value() == ""
