@@ -121,6 +121,14 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         # The browser keeps the conversation (BrowserState), so a reload shows it again.
         return history, asked, "", library.kept(history, asked)
 
+    def ask_example(sample: object, ready: str, history: list, asked: list, k: int, only: list[str] | None,
+                    progress=gr.Progress()):
+        """A "Try" question asked at once: a person who clicks an example wants its answer. Not before the
+        stored conversation is back (`ready`), whose late restore would replace the reply."""
+        if not sample or not ready:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return respond(sample[0], history, asked, k, only, progress)
+
     def restore(stored: object):
         """The stored conversation back on the page, then the question box opened."""
         opened = gr.update(interactive=True)
@@ -265,9 +273,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         questions = dict(concurrency_limit=QUESTION_EVENTS, concurrency_id="questions")
         for trigger in (box.submit, send.click):
             trigger(respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
-        # A "Try" question is asked at once: a person who clicks an example wants its answer.
-        tries.click(lambda sample: sample[0] if sample else "", [tries], [box], **private).then(
-            respond, [box, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
+        tries.click(ask_example, [tries, restored, chat, asked, k, only], [chat, asked, box, saved], **private, **questions)
         for trigger in (fresh.click, chat.clear):  # the chat's own bin clears the stored copy too
             trigger(lambda: ([], [], dict(library.EMPTY_CONVERSATION)), outputs=[chat, asked, saved], **private)
         listed = [seen, listing, only, doomed, tries, info]

@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in args.corpora:
             load(Path(args.indexes), c)
     elif args.stage == "lead":
-        lead(Path(args.indexes))
+        lead(Path(args.indexes), tuple(dict.fromkeys([*args.corpora, "sample"])))
     else:
         grid(Path(args.indexes), tuple(args.corpora))
     return 0

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from .chunking import Passage
 from .sentence_scorer import (  # noqa: F401
-    MAX_SENTENCES, NEVER_PENALTY, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences, sentence_matrix,
+    ANSWER_FROM, MAX_SENTENCES, NEVER_PENALTY, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences, sentence_matrix,
     with_what_follows,
 )
 from .span import Span
@@ -125,7 +125,8 @@ class Answer:
     """Everything `ask` returns. `answer` is None when the documents do not seem to answer.
 
     `confidence` is the calibrated probability that the top passage answers
-    the question, `label` its band ("strong", "partial", or "weak", which is
+    the question (the top passage before the one holding the answer may be
+    moved up: `qa.ranking.answer_leads`), `label` its band ("strong", "partial", or "weak", which is
     not found); `interpreted_as` is the question as searched when a follow-up
     was completed from the conversation, else None.
     """

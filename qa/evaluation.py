@@ -16,6 +16,7 @@ from typing import Callable
 
 from .documents import file_sha256
 from .embedding import Embedder
+from .errors import InvalidArgument
 from .build import build_index
 from .search import MODES, Searcher
 from .settings import Settings
@@ -242,6 +243,8 @@ def evaluate_questions(path: Path, searcher: Searcher, k: int = 5, split: str | 
     """
     items = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     items = [i for i in items if split is None or i.get("split", split) == split]
+    if not items:
+        raise InvalidArgument(f"{path} holds no questions" + (f" of split {split!r}." if split else "."))
     first = top5 = sentence = unanswered = answered_ok = refused_ok = 0
     answerable = off = spans = 0
     em = f1 = 0.0

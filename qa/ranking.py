@@ -14,6 +14,7 @@ import numpy as np
 
 from .backends import SearchIndex
 from .generation import Generation
+from .sentence_scorer import ANSWER_FROM
 
 # Share of the keyword (BM25) score in the fused passage score.
 LEXICAL_FUSION = 0.3
@@ -83,7 +84,7 @@ LEAD_EVIDENCE = 3.0
 
 def answer_leads(scores: Sequence[float], sentence_scores: Sequence[float], top: int) -> bool:
     """Whether the passage at `top`, whose sentence was chosen as the answer, should be shown first."""
-    if not 0 < top < min(3, len(scores), len(sentence_scores)):
+    if not 0 < top < min(ANSWER_FROM, len(scores), len(sentence_scores)):
         return False
     return scores[0] - scores[top] < LEAD_MARGIN and sentence_scores[top] - sentence_scores[0] >= LEAD_EVIDENCE
 

@@ -10,7 +10,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import confidence, followup
-from .answer import Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows
+from .answer import (
+    ANSWER_FROM, Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows,
+)
 from .backends import SearchIndex
 from .current import Current
 from .embedding import Embedder
@@ -170,9 +172,7 @@ class Searcher:
         ]
         best, p_answer = None, 0.0
         if results:
-            # The overall answer comes from the strongest passages only: a
-            # sentence that matches well inside a weak passage is often a decoy.
-            top = max(range(min(3, len(results))), key=lambda i: chosen[i][2])
+            top = max(range(min(ANSWER_FROM, len(results))), key=lambda i: chosen[i][2])
             hit = results[top]
             sentence = hit.answer_sentence
             # the confidence judges the chosen sentence itself, as it was fitted (not what a lead-in carries along)

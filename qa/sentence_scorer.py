@@ -12,6 +12,9 @@ from .sentence_vectors import texts as sentence_texts
 from .span import has_kind, question_terms, span_strength, wanted
 # Sentences embedded per question to pick answer sentences; bounds latency.
 MAX_SENTENCES = 48
+# The answer is chosen among the sentences of this many best passages: a sentence
+# that matches well inside a weak passage is often a decoy.
+ANSWER_FROM = 3
 
 _STOPWORDS = frozenset(
     """a an and are as at be been being by can could did do does doing for from had has have how i if in
@@ -151,26 +154,30 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     if limit:
         dense[:limit] = encode(texts[:limit]) @ q
     spans, rows = sentence_matrix(question, passages, dense, scores)
+    lines = [sent[2:] for p in passages for sent in p.sentences]  # (line_start, line_end), in the order of `spans`
     # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
     never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
     scores_of = rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never
     # Passages can overlap in the file (a sentence carried over a passage boundary):
     # a sentence one passage shows is not shown again by a lower one, which shows
-    # its next best; the higher passage keeps the better of the two scores, so the
-    # answer chosen across passages is the same sentence it would have been.
-    shown: dict[tuple[str, int], int] = {}
+    # its next best. A sentence is known by its file, lines and text: character
+    # offsets count cleaned text inside a passage but the raw file for its start.
+    # Within the top ANSWER_FROM passages (those the answer is chosen from) the
+    # higher passage keeps the better of the two scores, so the answer is the
+    # sentence it would have been.
+    shown: dict[tuple, int] = {}
     best: list[tuple[int, int, float]] = []
     for i, p in enumerate(passages):
         mine = sorted((r for r, (owner, _, _) in enumerate(spans) if owner == i), key=lambda r: -scores_of[r])
         if not mine:
             best.append((0, len(p.text), -1e9))
             continue
-        where = lambda r: (p.document, p.char_start + spans[r][1])  # noqa: E731
-        if where(mine[0]) in shown:
-            j = shown[where(mine[0])]
+        where = {r: (p.document, *lines[r], p.text[spans[r][1]:spans[r][2]]) for r in mine}
+        if where[mine[0]] in shown and i < ANSWER_FROM:
+            j = shown[where[mine[0]]]
             best[j] = (*best[j][:2], max(best[j][2], float(scores_of[mine[0]])))
-        r = next((r for r in mine if where(r) not in shown), mine[0])
-        shown.setdefault(where(r), i)
+        r = next((r for r in mine if where[r] not in shown), mine[0])
+        shown.setdefault(where[r], i)
         best.append((spans[r][1], spans[r][2], float(scores_of[r])))
     return best
 

@@ -86,3 +86,5 @@ def test_eval_questions_asks_only_the_chosen_split(sample_index, capsys):
     args = ["eval", "--questions", str(offtopic), "--documents", str(settings.documents), "--index", str(settings.index), "--json"]
     assert main(args + ["--split", "tune"]) == 0
     assert json.loads(capsys.readouterr().out)["questions"] == halves.count("tune") < len(halves)
+    assert main(args + ["--split", "tuning"]) == 2  # a mistyped split is an error, not a report of zeros
+    assert "no questions of split 'tuning'" in capsys.readouterr().err

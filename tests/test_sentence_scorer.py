@@ -63,7 +63,8 @@ def test_a_sentence_two_overlapping_passages_share_is_shown_once(embedder):
     tail = "He thanked the security services for their effective work."
     one = Passage("news.txt", "t", shared + " " + tail, 100, 100 + len(shared) + 1 + len(tail), 3, 3,
                   ((0, len(shared), 3, 3), (len(shared) + 1, len(shared) + 1 + len(tail), 3, 3)), 40)
-    two = Passage("news.txt", "t", other + "\n\n" + shared, 100 - len(other) - 2, 100 + len(shared), 1, 3,
+    # its start counts the raw file (an indented line: 3 characters more than the cleaned text it holds)
+    two = Passage("news.txt", "t", other + "\n\n" + shared, 100 - len(other) - 2 - 3, 100 + len(shared), 1, 3,
                   ((0, len(other), 1, 1), (len(other) + 2, len(other) + 2 + len(shared), 3, 3)), 40)
     question = "How does the United States treat human trafficking?"
     q = embedder.encode([question])[0]
