@@ -126,9 +126,10 @@ class Answer:
 
     `confidence` is the calibrated probability that the top passage answers
     the question (the top passage before the one holding the answer may be
-    moved up: `qa.ranking.answer_leads`), `label` its band ("strong", "partial", or "weak", which is
-    not found); `interpreted_as` is the question as searched when a follow-up
-    was completed from the conversation, else None.
+    moved up: `qa.ranking.answer_leads`), `label` its band ("strong",
+    "partial", or "weak", which is not found); `interpreted_as` is the
+    question as searched when a follow-up was completed from the
+    conversation, else None.
     """
 
     question: str

@@ -186,13 +186,12 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
 # in ~/.devscripts:" -> "DEBSIGN_KEYID=KEY-ID"): alone it is never the answer.
 # Shown as the answer, it carries the next sentence of its passage along,
 # up to FOLLOWS_AT_MOST characters more.
-LEAD_IN_FOLLOWS = True
 FOLLOWS_AT_MOST = 400
 
 
 def with_what_follows(p: Passage, start: int, end: int) -> int:
     """The end of the answer that starts at `start`: `end`, or past the next sentence if this one is a lead-in."""
-    if not LEAD_IN_FOLLOWS or not p.text[start:end].rstrip().endswith(":"):
+    if not p.text[start:end].rstrip().endswith(":"):
         return end
     after = next((b for a, b, _, _ in p.sentences if a >= end), None)
     return after if after is not None and after - end <= FOLLOWS_AT_MOST else end
