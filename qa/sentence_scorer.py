@@ -167,8 +167,9 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     # sentence it would have been.
     shown: dict[tuple, int] = {}
     best: list[tuple[int, int, float]] = []
+    order = sorted(range(len(spans)), key=lambda r: -scores_of[r])  # stable: ties keep text order
     for i, p in enumerate(passages):
-        mine = sorted((r for r, (owner, _, _) in enumerate(spans) if owner == i), key=lambda r: -scores_of[r])
+        mine = [r for r in order if spans[r][0] == i]
         if not mine:
             best.append((0, len(p.text), -1e9))
             continue

@@ -63,7 +63,6 @@ def plain_sections(text: str) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
-
 # A contents entry: optional indent and bullet, a section number, its title.
 _ENTRY = re.compile(r"^[ \t]*(?:[*\-\u2022][ \t]+)?((?:Chapter|Appendix|Part)\s+)?(\d+|[A-Z])((?:\.\d+)*)\.?[ \t\u00a0]+\S")
 # Entries naming a later heading, in one run, before the run is a table of
