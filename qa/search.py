@@ -191,6 +191,7 @@ class Searcher:
                 if answer_leads([h.score for h in results], [c[2] for c in chosen], top):
                     order = [top] + [i for i in range(len(results)) if i != top]
                     results = [replace(results[i], rank=n) for n, i in enumerate(order, start=1)]
+                    p_answer = confidence.probability(x, led=True)
         return Answer(question=question, answer=best, passages=tuple(results), notices=tuple(notices),
                       confidence=p_answer, label=confidence.label(p_answer),
                       interpreted_as=resolved.text if resolved else None)

@@ -1,9 +1,10 @@
 """Candidate short answers inside a sentence, and the features the span scorer weighs.
 
 No tagger: candidates come from patterns (dates, numbers with their unit,
-capitalised runs, quoted titles, runs of content words, "X of Y" phrases and
-comma lists); features say how a candidate sits against the question's
-words in the sentence. qa/span.py holds the learned weights and picks.
+numbered parts such as "section 144(1)", capitalised runs, quoted titles,
+runs of content words, "X of Y" phrases and comma lists); features say how a
+candidate sits against the question's words in the sentence, and whether a
+name is an institution's or hangs on another phrase by "of". qa/span.py holds the learned weights and picks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ _DATE_RE = re.compile(
 _NUM_RE = re.compile(rf"(?<![\w.])(?:{_NUM})(?:\s+(?:{_NUM}))?", re.I)
 _CAP = r"[A-Z][\w'’.-]*"
 _NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|for|on)\s+)*{_CAP})*")
+# A numbered reference: "144(1)", "section 4.9.1", "article 5(2)(b)" (a law's or a manual's part).
+_DESIGNATOR = r"(?:section|article|chapter|clause|paragraph|part|rule|appendix|annex|subsection|§)"
+_REF_RE = re.compile(rf"(?<![\w.])(?:{_DESIGNATOR}\s*)?\d+(?:\.\d+)*(?:\([0-9a-z]{{1,4}}\))+"
+                     rf"|\b{_DESIGNATOR}\s*\d+(?:\.\d+)+", re.I)
+_DESIGNATOR_RE = re.compile(rf"{_DESIGNATOR}\s*", re.I)
+# Words that make a capitalised run an institution, a body or a document, not a person.
+INSTITUTION = frozenset(
+    """republic kingdom state states nation nations union court chamber ministry department office embassy council
+    committee commission agency bureau university college school institute academy bank company corporation party
+    government parliament assembly congress senate service services army navy police church museum association society
+    foundation board federation organization organisation authority tribunal code act law treaty
+    convention protocol plan programme program centre center group team club""".split())
 _QUOTED_RE = re.compile(r"\"([^\"]{2,80})\"|“([^”]{2,80})”|‘([^’]{2,80})’")
 WORD = re.compile(r"[\w$£€%](?:[\w'’.$%/-]|,(?=\d{3}))*[\w%]|[\w$%]")
 FUNCTION = frozenset(
@@ -104,6 +117,8 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
             words = words[1:]
         if not words or b <= a or (a == 0 and len(words) == 1 and _ADVERB.fullmatch(words[0])):
             continue  # "Shortly, ..." is capitalised because it opens the sentence
+        if b - a < 2:
+            continue  # "S" of "S/2017/198", "A" opening a sentence
         out.setdefault((a, b), "name")
         inner = [m2 for m2 in WORD.finditer(sentence, a, b)]
         k = 0
@@ -111,6 +126,13 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
             k += 1
         if 0 < k < len(inner):
             out.setdefault((inner[k].start(), b), "name")
+    refs = []
+    for m in _REF_RE.finditer(sentence):
+        a, b = m.span()
+        bare = _DESIGNATOR_RE.match(sentence, a)
+        refs.append((a, b, (a, bare.end()) if bare else (a,)))
+        for start in refs[-1][2]:
+            out[(start, b)] = "number"
     for m in _QUOTED_RE.finditer(sentence):  # a quoted title or term, without its quotes
         g = next(i for i in (1, 2, 3) if m.group(i) is not None)
         a, b = m.span(g)
@@ -137,7 +159,11 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
         if j > i:
             out.setdefault((runs[i][0][0], runs[j][-1][1]), "list")
         i = j + 1
-    return [(a, b, s) for (a, b), s in sorted(out.items()) if b > a and not (q and _restates(sentence[a:b], q))]
+    # "144", "1" and "section 144" are pieces of "section 144(1)"
+    pieces = {k for k in out for a, b, starts in refs
+              if (k[0] in starts and k[1] < b) or (a < k[0] and k[1] <= b and k[0] not in starts)}
+    return [(a, b, s) for (a, b), s in sorted(out.items())
+            if b > a and (a, b) not in pieces and not (q and _restates(sentence[a:b], q))]
 
 
 def _restates(text: str, q: set[str]) -> bool:
@@ -184,7 +210,8 @@ NUMERIC = (
     "named:name", "verb_question:phrase", "left_q", "right_q", "left_count", "right_count",
     "sentence_start", "position", "has_digit", "called_before", "paren_after", "appositive", "head_inside", "quoted",
     "left_pair", "right_pair", "left_window", "right_window", "between", "end_punct", "after_article",
-    "head_after", "head_last", "name_overlap", "adverb_edge",
+    "head_after", "head_last", "name_overlap", "adverb_edge", "institution", "person_institution",
+    "of_before", "person_of_before",
 )
 FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"{k}:log_len" for k in KINDS) + tuple(
     f"{k}:one_word" for k in KINDS)
@@ -219,6 +246,10 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
         left = [i for i in content if first - 3 <= i < first]
         right = [i for i in content if last < i <= last + 3]
         n_in = len(inside)
+        # "the Supreme Court of [the Republic of Azerbaijan]": a phrase hung on another by "of" describes it
+        of_before = bool(re.search(r"\bof\s+(?:the\s+)?$", sentence[max(0, a - 8) : a]))
+        institution = any(sentence[words[i][0]].isupper() and sentence[words[i][0]:words[i][1]].lower() in INSTITUTION
+                          for i in inside)
         rows[r, k0 + SHAPES.index(shape)] = 1
         rows[r, n0 : n0 + len(NUMERIC)] = (
             overlap, overlap > 0, 1.0 / (1.0 + dist), dist == 1, dist == 2, dist > 6, not outside, window,
@@ -242,6 +273,7 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
             bool(head) and last + 1 < len(words) and words[last + 1][2] == head,  # "[manufacturing] sector"
             bool(head) and bool(mine) and mine[-1] == head, overlap * (shape == "name"),
             bool(inside) and any(_LY.fullmatch(sentence[words[i][0] : words[i][1]]) for i in (first, last)),
+            institution, institution and kind == "person", of_before, of_before and kind == "person",
         )
         m0 = n0 + len(NUMERIC)
         rows[r, m0 + KINDS.index(kind)] = math.log1p(n_in)

@@ -50,16 +50,23 @@ def test_the_answers_passage_leads_only_on_decisive_evidence():
     assert not ranking.answer_leads([0.80, 0.75, 0.70], [1.0, 3.5, 0.0], 1)  # its sentence is not surer enough
     assert not ranking.answer_leads([0.80, 0.79, 0.78, 0.77], [0.0, 0.0, 0.0, 9.0], 3)  # the answer comes from the top 3
     assert not ranking.answer_leads([0.80], [1.0], 0)
+    # a dead heat goes to the answer's passage on weaker evidence, not on none
+    assert ranking.answer_leads([0.800, 0.799, 0.70], [1.0, 2.0, 0.0], 1)
+    assert not ranking.answer_leads([0.800, 0.799, 0.70], [1.0, 1.2, 0.0], 1)
+    assert not ranking.answer_leads([0.800, 0.790, 0.70], [1.0, 2.0, 0.0], 1)
 
 
 def test_ask_shows_the_answers_passage_first_when_it_leads(searcher, monkeypatch):
     question = "Which article of the penal code makes trafficking a crime?"
-    before = searcher.ask(question)
-    # a tie on the sample corpus: the passage holding the answer ranks second, its sentence is surer by ~2.3
-    assert "144(1)" in before.answer.sentence and "144(1)" not in before.passages[0].text
-    monkeypatch.setattr(ranking, "LEAD_EVIDENCE", 2.0)
+    # a dead heat on the sample corpus (0.840 against 0.839): the passage holding the answer
+    # ranks second, its sentence is surer by ~2.3
     after = searcher.ask(question)
+    monkeypatch.setattr(ranking, "LEAD_TIE", 0.0)
+    before = searcher.ask(question)
+    assert "144(1)" in before.answer.sentence and "144(1)" not in before.passages[0].text
     assert after.answer == before.answer
+    # the confidence judges the passage shown first: one that moved up on evidence answers more often
+    assert after.confidence > before.confidence
     assert after.passages[0].answer_sentence == after.answer.sentence and "144(1)" in after.passages[0].text
     assert [h.rank for h in after.passages] == list(range(1, len(after.passages) + 1))
     assert sorted(h.text for h in after.passages) == sorted(h.text for h in before.passages)

@@ -69,3 +69,28 @@ def test_how_questions_get_a_phrase_and_why_questions_none():
 def test_the_learned_weights_match_the_features():
     # a feature added without refitting would shift every weight after it
     assert len(span.WEIGHTS) == len(span.FEATURES)
+
+
+def test_a_person_question_skips_the_institution_a_title_hangs_on():
+    # the sample's first "Try" question: the nearest name to the question's words is a country
+    sentence = ("On 19th of September 2019, the Chairman of Military Chamber of the Supreme Court of the Republic "
+                "of Azerbaijan, Aziz Seyidov met a member of US Department of States.")
+    span = best_span("Who chairs the Military Chamber of the Supreme Court?", sentence)
+    assert span is not None and span.text == "Aziz Seyidov"
+
+
+def test_a_numbered_part_is_one_candidate_and_answers_which_section():
+    sentence = "Human trafficking is governed by section 144(1) of Criminal Code of the Republic of Azerbaijan."
+    found = {sentence[a:b] for a, b, _ in candidates(sentence)}
+    assert {"144(1)", "section 144(1)"} <= found
+    assert not {"144", "1", "section 144"} & found  # pieces of it
+    for question in ("Which section of the criminal code covers human trafficking?",
+                     "Which article of the penal code makes trafficking a crime?"):
+        span = best_span(question, sentence)
+        assert span is not None and span.text in ("144(1)", "section 144(1)")
+    assert "section 4.9.1" in {s[a:b] for s in ["See section 4.9.1 for details."] for a, b, _ in candidates(s)}
+
+
+def test_a_one_letter_capital_is_not_a_name():
+    sentence = "Mr. Musayev thanked the presidency for a concept note (S/2017/198, annex)."
+    assert "S" not in {sentence[a:b] for a, b, _ in candidates(sentence)}
