@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 from .chunking import Passage
 from .sentence_scorer import (  # noqa: F401
-    ANSWER_FROM, MAX_SENTENCES, NEVER_PENALTY, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences, sentence_matrix,
-    with_what_follows,
+    ANSWER_FROM, MAX_SENTENCES, NEVER_PENALTY, SCORED_OVER, SENTENCE_FEATURES, SENTENCE_WEIGHTS, answer_sentences,
+    sentence_matrix, with_what_follows,
 )
 from .span import Span
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import confidence, followup
 from .answer import (
-    ANSWER_FROM, Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows,
+    ANSWER_FROM, SCORED_OVER, Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows,
 )
 from .backends import SearchIndex
 from .current import Current
@@ -144,11 +144,14 @@ class Searcher:
             w = followup.CONTEXT_WEIGHT
             q = (1 - w) * q + w * self.embedder.encode([searched])[0]
             q = (q / (np.linalg.norm(q) or 1.0)).astype(np.float32)
-        rows, fused, dense = candidates(index, searched, q, k, documents)
+        # The answer is chosen as if `k` were SCORED_OVER: asking for one passage, or
+        # twenty, changes how many are shown, never the answer.
+        depth = max(k, SCORED_OVER)
+        rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
         rows, scores, dense = rescore(gen, rows, fused, dense, q)
         similarity = dict(zip(rows, dense))
-        hits = collapse(index, rows, scores, k)
+        hits = collapse(index, rows, scores, depth)
         passages = [index.passage(r) for r, _, _ in hits]
         # the passages are found with the completed question; the sentence is judged by the question's own words
         stored = by_text(gen.sentences, [r for r, _, _ in hits], passages) if gen.sentences is not None else {}
@@ -156,7 +159,11 @@ class Searcher:
         # missing from them is embedded now, once (its vector is needed again below).
         encode = remembering(self.embedder.encode, stored)
         # the sentence scorer weighs each passage's fused score, as it was fitted
-        chosen = answer_sentences(encode, question, q, passages, [fused_of[r] for r, _, _ in hits], everything=bool(stored))
+        weights = [fused_of[r] for r, _, _ in hits]
+        chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER], everything=bool(stored))
+        if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark
+            chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],
+                                       everything=bool(stored))
         # Looked up per cited document: listing the paged ones cost ~29 ms a question at 230,000 documents.
         entries = gen.manifest.documents
 
@@ -170,7 +177,7 @@ class Searcher:
                 answer_end=with_what_follows(p, a, b), also_in=tuple(citation(index.passage(t)) for t in twins))
             for rank, ((_, score, twins), p, (a, b, _)) in enumerate(zip(hits, passages, chosen), start=1)
         ]
-        best, p_answer = None, 0.0
+        best, p_answer, answer_at = None, 0.0, 0
         if results:
             top = max(range(min(ANSWER_FROM, len(results))), key=lambda i: chosen[i][2])
             hit = results[top]
@@ -186,12 +193,15 @@ class Searcher:
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 span = cited_span(best_span(searched if resolved is None else question, sentence),
                                   passages[top], hit.answer_start, citation)
-                best = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span)
+                best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it
                 if answer_leads([h.score for h in results], [c[2] for c in chosen], top):
                     order = [top] + [i for i in range(len(results)) if i != top]
                     results = [replace(results[i], rank=n) for n, i in enumerate(order, start=1)]
-                    p_answer = confidence.probability(x, led=True)
+                    p_answer, answer_at = confidence.probability(x, led=True), 0
+        if len(results) > k:  # fewer shown than the answer was chosen from: the answer's passage stays in sight
+            shown = list(range(k - 1)) + [max(k - 1, answer_at)]
+            results = [replace(results[i], rank=n) for n, i in enumerate(shown, start=1)]
         return Answer(question=question, answer=best, passages=tuple(results), notices=tuple(notices),
                       confidence=p_answer, label=confidence.label(p_answer),
                       interpreted_as=resolved.text if resolved else None)

@@ -15,6 +15,11 @@ MAX_SENTENCES = 48
 # The answer is chosen among the sentences of this many best passages: a sentence
 # that matches well inside a weak passage is often a decoy.
 ANSWER_FROM = 3
+# Sentences are scored against those of this many best passages (rarity of the
+# question's words, the best cosine among them): the depth the weights were fitted
+# at (bench/tune_answers.py collects k=5). `ask` scores this many whatever its k,
+# so asking for fewer or more passages never changes the answer.
+SCORED_OVER = 5
 
 _STOPWORDS = frozenset(
     """a an and are as at be been being by can could did do does doing for from had has have how i if in

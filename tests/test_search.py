@@ -52,6 +52,19 @@ def test_k_larger_than_the_corpus_returns_everything_once(searcher):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_how_many_passages_are_shown_never_changes_the_answer(searcher):
+    # the sentence scorer weighs a sentence against those of the five best passages: asked
+    # with k=3 this question once got another answer ("The exploitation of people...")
+    question = "What has made the challenges of trafficking worse lately?"
+    five = searcher.ask(question, k=5)
+    assert "increased violence" in five.answer.sentence
+    for k in (1, 2, 3, 8):
+        answer = searcher.ask(question, k=k)
+        assert len(answer.passages) == k
+        assert answer.answer == five.answer and answer.confidence == pytest.approx(five.confidence)
+        assert answer.answer.sentence in [h.answer_sentence for h in answer.passages]  # its passage is shown
+
+
 @pytest.mark.parametrize("question", ["", "   \n\t"])
 def test_empty_question_is_an_error(searcher, question):
     with pytest.raises(qa.EmptyQuestion):
