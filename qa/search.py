@@ -161,9 +161,8 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER], everything=bool(stored))
-        if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark
-            chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],
-                                       everything=bool(stored))
+        if len(passages) > SCORED_OVER:  # the lower passages' sentences to mark, scored with all (none marks one twice)
+            chosen += answer_sentences(encode, question, q, passages, weights, everything=bool(stored))[SCORED_OVER:]
         # Looked up per cited document: listing the paged ones cost ~29 ms a question at 230,000 documents.
         entries = gen.manifest.documents
 
@@ -191,7 +190,9 @@ class Searcher:
             p_answer = confidence.probability(x)
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
-                span = cited_span(best_span(searched if resolved is None else question, sentence),
+                # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law
+                # "On Combating Human Trafficking": the law's own name restates it, the date answers)
+                span = cited_span(best_span(searched, sentence),
                                   passages[top], hit.answer_start, citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it

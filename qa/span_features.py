@@ -124,7 +124,9 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
         k = 0
         while k < len(inner) and (stem(inner[k].group(0)) in q or inner[k].group(0).lower() in FUNCTION):
             k += 1
-        if 0 < k < len(inner):
+        # ...but not a rest hung on them by "of the": in "Chairman of the Military Chamber of the
+        # Supreme Court", the Court says which chamber; it is not who chairs it
+        if 0 < k < len(inner) and inner[k - 1].group(0).lower() not in FUNCTION:
             out.setdefault((inner[k].start(), b), "name")
     refs = []
     for m in _REF_RE.finditer(sentence):
@@ -211,7 +213,7 @@ NUMERIC = (
     "sentence_start", "position", "has_digit", "called_before", "paren_after", "appositive", "head_inside", "quoted",
     "left_pair", "right_pair", "left_window", "right_window", "between", "end_punct", "after_article",
     "head_after", "head_last", "name_overlap", "adverb_edge", "institution", "person_institution",
-    "of_before", "person_of_before",
+    "of_before", "person_of_before", "named_after",
 )
 FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"{k}:log_len" for k in KINDS) + tuple(
     f"{k}:one_word" for k in KINDS)
@@ -248,6 +250,11 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
         n_in = len(inside)
         # "the Supreme Court of [the Republic of Azerbaijan]": a phrase hung on another by "of" describes it
         of_before = bool(re.search(r"\bof\s+(?:the\s+)?$", sentence[max(0, a - 8) : a]))
+        # "the Chairman of the Military Chamber, [Aziz Seyidov]": a comma closes the clause holding the
+        # question's words, and the candidate names what it described
+        before_a = sentence[:a].rstrip()
+        named_after = before_a.endswith(",") and any(
+            i < first and "," not in sentence[words[i][1] : len(before_a) - 1] for i in anchors)
         institution = any(sentence[words[i][0]].isupper() and sentence[words[i][0]:words[i][1]].lower() in INSTITUTION
                           for i in inside)
         rows[r, k0 + SHAPES.index(shape)] = 1
@@ -273,7 +280,7 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
             bool(head) and last + 1 < len(words) and words[last + 1][2] == head,  # "[manufacturing] sector"
             bool(head) and bool(mine) and mine[-1] == head, overlap * (shape == "name"),
             bool(inside) and any(_LY.fullmatch(sentence[words[i][0] : words[i][1]]) for i in (first, last)),
-            institution, institution and kind == "person", of_before, of_before and kind == "person",
+            institution, institution and kind == "person", of_before, of_before and kind == "person", named_after,
         )
         m0 = n0 + len(NUMERIC)
         rows[r, m0 + KINDS.index(kind)] = math.log1p(n_in)

@@ -355,3 +355,28 @@ def test_a_try_example_is_asked_at_once(page):
     page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length >= 1")
     assert question in page.locator("#chat").inner_text()
     assert page.locator("#question textarea").input_value() == ""
+
+
+_BOLD_WIDTHS = """async () => {
+    // the page's weight 600 against Source Sans Pro's complete Bold file, loaded here by hand
+    const face = new FontFace("QACheckBold", "url(static/fonts/SourceSansPro/SourceSansPro-Bold.woff2)", {weight: "600"});
+    document.fonts.add(await face.load());
+    const width = (family) => {
+        const s = document.createElement("span");
+        Object.assign(s.style, {fontFamily: family, fontWeight: "600", fontSize: "40px", position: "absolute"});
+        s.textContent = "Azerbaijan Aziz Seyidov";
+        document.body.appendChild(s);
+        const w = s.getBoundingClientRect().width;
+        s.remove();
+        return w;
+    };
+    width('"Source Sans Pro"');
+    await document.fonts.ready;
+    return [width('"Source Sans Pro"'), width("QACheckBold")];
+}"""
+
+
+def test_bold_text_is_drawn_from_one_complete_font(page):
+    # Gradio ships Source Sans Pro SemiBold as a 59-glyph subset: "A" fell back to another font
+    ours, complete = page.evaluate(_BOLD_WIDTHS)
+    assert ours == pytest.approx(complete, abs=0.5)

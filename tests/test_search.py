@@ -65,6 +65,14 @@ def test_how_many_passages_are_shown_never_changes_the_answer(searcher):
         assert answer.answer.sentence in [h.answer_sentence for h in answer.passages]  # its passage is shown
 
 
+def test_many_passages_never_mark_one_sentence_twice(searcher):
+    # passages overlap in the file; past the five the answer is scored over, they were once
+    # scored apart and marked a sentence the higher one already showed
+    answer = searcher.ask("On what date did the chairman meet the American delegation?", k=8)
+    marked = [(h.citation.document, h.answer_sentence) for h in answer.passages]
+    assert len(marked) == 8 and len(set(marked)) == len(marked)
+
+
 @pytest.mark.parametrize("question", ["", "   \n\t"])
 def test_empty_question_is_an_error(searcher, question):
     with pytest.raises(qa.EmptyQuestion):
@@ -147,6 +155,13 @@ def test_follow_up_questions_use_the_conversation(searcher):
                 right += answer.answered and any(g in answer.answer.sentence for g in turn["gold"])
             history.append((turn["q"], answer))
     assert total >= 8 and right >= 0.7 * total
+
+
+def test_a_follow_ups_short_answer_is_judged_with_what_it_carried(searcher):
+    first = searcher.ask("Tell me about the law on combating human trafficking")
+    answer = searcher.ask("When was it adopted?", history=[first])
+    # the law's name is what "it" stands for, so it restates the question; the date answers
+    assert answer.answer.span is not None and answer.answer.span.text == "28th of June 2005"
 
 
 def test_a_question_that_stands_alone_is_not_rewritten(searcher):

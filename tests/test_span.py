@@ -94,3 +94,14 @@ def test_a_numbered_part_is_one_candidate_and_answers_which_section():
 def test_a_one_letter_capital_is_not_a_name():
     sentence = "Mr. Musayev thanked the presidency for a concept note (S/2017/198, annex)."
     assert "S" not in {sentence[a:b] for a, b, _ in candidates(sentence)}
+
+
+def test_a_name_hung_on_the_question_by_of_is_not_who_it_asks_for():
+    sentence = ("On 19th of September 2019, the Chairman of Military Chamber of the Supreme Court of the Republic "
+                "of Azerbaijan, Aziz Seyidov met a member of US Department of States Office to Monitor and Combat "
+                "Trafficking, Mr. Atsuki Takahashi, and political affairs assistant of the US Embassy, Ms. Nigar Huseynova")
+    offered = {sentence[a:b] for a, b, _ in candidates(sentence, "Who chairs the Military Chamber?")}
+    assert "Supreme Court of the Republic of Azerbaijan" not in offered
+    for question in ("Who chairs the Military Chamber?", "Who is the chairman of the Supreme Court?"):
+        span = best_span(question, sentence)
+        assert span is not None and span.text == "Aziz Seyidov", question
