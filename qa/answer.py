@@ -125,8 +125,9 @@ class Answer:
     """Everything `ask` returns. `answer` is None when the documents do not seem to answer.
 
     `confidence` is the calibrated probability that the top passage answers
-    the question (the top passage as shown: when the one holding the answer
-    moved up, `qa.ranking.answer_leads`, that one), `label` its band ("strong",
+    the question (when the one holding the answer moved up,
+    `qa.ranking.answer_leads`, that one; with k below 3 the answer's passage
+    may take the last place shown without being the top one), `label` its band ("strong",
     "partial", or "weak", which is not found); `interpreted_as` is the
     question as searched when a follow-up was completed from the
     conversation, else None.

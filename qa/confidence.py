@@ -51,7 +51,8 @@ WEIGHTS = np.array([1.083, 0.869, 1.735, 2.226, 2.712, 1.032, 0.417, -2.691, -1.
 # decisive evidence, and then holds the answer 56 times in 62 (SQuAD-tune train, the
 # only tune set where it moved). Fitted alone, the other weights held, on the questions
 # WEIGHTS was fitted on, each labelled by the top passage as shown: ECE of SQuAD-tune
-# dev with its off-topic copies 0.095 -> 0.091, of the sample 0.240 -> 0.221.
+# dev with its off-topic copies 0.095 -> 0.091, of sample_questions with the test half of
+# sample_offtopic 0.240 -> 0.221.
 LED_WEIGHT = 2.316
 # Below ANSWER_AT the answer is "not found" (label "weak"); from STRONG_AT on it is "strong".
 # ANSWER_AT is the largest threshold whose tune-question refusals of real

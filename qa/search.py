@@ -145,7 +145,8 @@ class Searcher:
             q = (1 - w) * q + w * self.embedder.encode([searched])[0]
             q = (q / (np.linalg.norm(q) or 1.0)).astype(np.float32)
         # The answer is chosen as if `k` were SCORED_OVER: asking for one passage, or
-        # twenty, changes how many are shown, never the answer.
+        # twenty, changes how many are shown, never the answer (past k=30 the candidate
+        # pool widens, which can only add candidates: ranking.candidates).
         depth = max(k, SCORED_OVER)
         rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
@@ -161,8 +162,10 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER], everything=bool(stored))
-        if len(passages) > SCORED_OVER:  # the lower passages' sentences to mark, scored with all (none marks one twice)
-            chosen += answer_sentences(encode, question, q, passages, weights, everything=bool(stored))[SCORED_OVER:]
+        if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again
+            above = [(p, a, b) for p, (a, b, _) in zip(passages, chosen)]
+            chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],
+                                       everything=bool(stored), marked=above)
         # Looked up per cited document: listing the paged ones cost ~29 ms a question at 230,000 documents.
         entries = gen.manifest.documents
 

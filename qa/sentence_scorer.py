@@ -139,7 +139,8 @@ def _context(rows: np.ndarray, owner: list[int], shared: list[set[str]], idf: di
 
 
 def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
-                     scores: Sequence[float] | None = None, everything: bool = False) -> list[tuple[int, int, float]]:
+                     scores: Sequence[float] | None = None, everything: bool = False,
+                     marked: Sequence[tuple[Passage, int, int]] = ()) -> list[tuple[int, int, float]]:
     """Per passage: (start, end, score) of the sentence that best answers.
 
     The score is linear in SENTENCE_FEATURES: meaning (cosine of the
@@ -170,7 +171,9 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     # Within the top ANSWER_FROM passages (those the answer is chosen from) the
     # higher passage keeps the better of the two scores, so the answer is the
     # sentence it would have been.
-    shown: dict[tuple, int] = {}
+    # `marked`: sentences (passage, start, end) that passages above these already show
+    shown: dict[tuple, int] = {(p.document, *ln, p.text[a:b]): -1 for p, a, b in marked
+                               for s_a, s_b, *ln in p.sentences if (s_a, s_b) == (a, b)}
     best: list[tuple[int, int, float]] = []
     order = sorted(range(len(spans)), key=lambda r: -scores_of[r])  # stable: ties keep text order
     for i, p in enumerate(passages):
@@ -179,7 +182,7 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
             best.append((0, len(p.text), -1e9))
             continue
         where = {r: (p.document, *lines[r], p.text[spans[r][1]:spans[r][2]]) for r in mine}
-        if where[mine[0]] in shown and i < ANSWER_FROM:
+        if shown.get(where[mine[0]], -1) >= 0 and i < ANSWER_FROM:
             j = shown[where[mine[0]]]
             best[j] = (*best[j][:2], max(best[j][2], float(scores_of[mine[0]])))
         r = next((r for r in mine if where[r] not in shown), mine[0])

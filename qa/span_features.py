@@ -27,10 +27,12 @@ _DATE_RE = re.compile(
 _NUM_RE = re.compile(rf"(?<![\w.])(?:{_NUM})(?:\s+(?:{_NUM}))?", re.I)
 _CAP = r"[A-Z][\w'’.-]*"
 _NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|for|on)\s+)*{_CAP})*")
-# A numbered reference: "144(1)", "section 4.9.1", "article 5(2)(b)" (a law's or a manual's part).
+# A numbered reference: "144(1)", "section 4.9.1", "§ 4.9", "article 5(2)(b)", "10.1.3" (a law's or a
+# manual's part). A bracketed part is one or two digits, a letter or a small roman numeral, so "(see)"
+# or a telephone's "(555)" is not one.
 _DESIGNATOR = r"(?:section|article|chapter|clause|paragraph|part|rule|appendix|annex|subsection|§)"
-_REF_RE = re.compile(rf"(?<![\w.])(?:{_DESIGNATOR}\s*)?\d+(?:\.\d+)*(?:\([0-9a-z]{{1,4}}\))+"
-                     rf"|\b{_DESIGNATOR}\s*\d+(?:\.\d+)+", re.I)
+_REF_RE = re.compile(rf"(?<![\w.])(?:{_DESIGNATOR}\s*)?\d+(?:\.\d+)*(?:\((?:\d{{1,2}}|[a-z]|[ivx]{{2,4}})\))+"
+                     rf"|(?<![\w.§]){_DESIGNATOR}\s*\d+(?:\.\d+)+|(?<![\w.])\d+(?:\.\d+){{2,}}(?![\w.])", re.I)
 _DESIGNATOR_RE = re.compile(rf"{_DESIGNATOR}\s*", re.I)
 # Words that make a capitalised run an institution, a body or a document, not a person.
 INSTITUTION = frozenset(
@@ -163,7 +165,8 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
         i = j + 1
     # "144", "1" and "section 144" are pieces of "section 144(1)"
     pieces = {k for k in out for a, b, starts in refs
-              if (k[0] in starts and k[1] < b) or (a < k[0] and k[1] <= b and k[0] not in starts)}
+              if (k[0] in starts and k[1] < b) or (a < k[0] and k[1] <= b and k[0] not in starts)
+              or k[0] < a < k[1] < b}  # or reach into it from outside: "items 1" of "items 1(a)"
     return [(a, b, s) for (a, b), s in sorted(out.items())
             if b > a and (a, b) not in pieces and not (q and _restates(sentence[a:b], q))]
 

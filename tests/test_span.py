@@ -105,3 +105,10 @@ def test_a_name_hung_on_the_question_by_of_is_not_who_it_asks_for():
     for question in ("Who chairs the Military Chamber?", "Who is the chairman of the Supreme Court?"):
         span = best_span(question, sentence)
         assert span is not None and span.text == "Aziz Seyidov", question
+
+
+def test_numbered_parts_are_not_prose_in_brackets():
+    found = lambda s: {s[a:b] for a, b, shape in candidates(s) if shape == "number"}  # noqa: E731
+    assert "§ 4.9.1" in found("See § 4.9.1 for the rules.") and "10.1.3" in found("Read 10.1.3 first.")
+    assert not any("(" in x for x in found("In 2005(see below) it passed. Call +1(555) now."))
+    assert "items 1" not in {s[a:b] for s in ["Sold items 1(a) and 2(b)."] for a, b, _ in candidates(s)}
