@@ -11,7 +11,8 @@ import numpy as np
 
 from . import confidence, followup
 from .answer import (
-    ANSWER_FROM, SCORED_OVER, Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines, with_what_follows,
+    ANSWER_FROM, SCORED_OVER, Answer, AnswerSentence, Hit, answer_sentences, cite, cited_span, sentence_lines,
+    with_what_follows,
 )
 from .backends import SearchIndex
 from .current import Current
@@ -161,7 +162,8 @@ class Searcher:
         encode = remembering(self.embedder.encode, stored)
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
-        chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER], everything=bool(stored))
+        chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
+                                  everything=bool(stored))
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again
             above = [(p, a, b) for p, (a, b, _) in zip(passages, chosen)]
             chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],

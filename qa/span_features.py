@@ -4,7 +4,8 @@ No tagger: candidates come from patterns (dates, numbers with their unit,
 numbered parts such as "section 144(1)", capitalised runs, quoted titles,
 runs of content words, "X of Y" phrases and comma lists); features say how a
 candidate sits against the question's words in the sentence, and whether a
-name is an institution's or hangs on another phrase by "of". qa/span.py holds the learned weights and picks.
+name is an institution's or hangs on another phrase by "of". qa/span.py
+holds the learned weights and picks.
 """
 
 from __future__ import annotations
@@ -190,6 +191,8 @@ _NAMED = re.compile(r"\b(name|called|company|team|group|organi[sz]ation|universi
 _DOES = re.compile(r"\bwhat (did|does|do|is|was|are|were)\b", re.I)
 _WH = re.compile(r"\b(?:what|which|how many|how much)\s+((?:kinds?|types?|sorts?|forms?)\s+of\s+)?", re.I)
 _LY = re.compile(r"[a-z]{3,}ly")  # an adverb at a candidate's edge ("specifically the move") is rarely in the answer
+# "the Supreme Court of [the Republic of Azerbaijan]": a phrase hung on another by "of" describes it
+_OF_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$")
 _AUX = frozenset("is are was were do does did has have had can could will would should may might must".split())
 
 
@@ -251,8 +254,7 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
         left = [i for i in content if first - 3 <= i < first]
         right = [i for i in content if last < i <= last + 3]
         n_in = len(inside)
-        # "the Supreme Court of [the Republic of Azerbaijan]": a phrase hung on another by "of" describes it
-        of_before = bool(re.search(r"\bof\s+(?:the\s+)?$", sentence[max(0, a - 8) : a]))
+        of_before = bool(_OF_BEFORE.search(sentence[max(0, a - 8) : a]))
         # "the Chairman of the Military Chamber, [Aziz Seyidov]": a comma closes the clause holding the
         # question's words, and the candidate names what it described
         before_a = sentence[:a].rstrip()
@@ -272,7 +274,7 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
             sum(words[i][2] in q for i in left) / 3, sum(words[i][2] in q for i in right) / 3,
             first == 0, a / max(1, len(sentence)), any(c.isdigit() for c in sentence[a:b]),
             before[0].lower() in _CALLED, sentence[b : b + 2].strip()[:1] == "(",
-            sentence[:a].rstrip().endswith(",") and sentence[b:].lstrip()[:1] in (",", "."),
+            before_a.endswith(",") and sentence[b:].lstrip()[:1] in (",", "."),
             bool(head) and head in mine, sentence[max(0, a - 1) : a] in ('"', '“', '‘'),
             first >= 2 and (words[first - 2][2], words[first - 1][2]) in q_pairs,
             last + 2 < len(words) and (words[last + 1][2], words[last + 2][2]) in q_pairs,
