@@ -81,3 +81,21 @@ def test_on_a_real_manual_a_question_about_another_distribution_is_not_found(tmp
     assert not off.answered and off.label == "weak"
     real = s.ask("What is the smallest OpenPGP key size accepted when registering as a Debian member?")
     assert real.answered and any("2048 bits" in h.text for h in real.passages)
+
+
+def test_the_tuning_tool_fits_on_what_ask_computed(searcher):
+    """bench.tune_confidence records the feature row `ask` gave the confidence: the fit is of the running system."""
+    from bench.tune_confidence import ask_rows, probabilities
+    from qa import search
+
+    real_probability, real_match = confidence.probability, search._type_match
+    items = [dict(q="Who chairs the Military Chamber?", gold=["Aziz Seyidov"], corpus="sample"),
+             dict(q="How do I bake sourdough bread?", gold=[], corpus="sample"),
+             dict(q="What is the punishment for trafficking in Norway?", gold=[], corpus="sample", shares="trafficking")]
+    rows = ask_rows(searcher, items)
+    assert confidence.probability is real_probability and search._type_match is real_match  # restored
+    assert [r["answerable"] for r in rows] == [True, False, False] and rows[0]["first"] and rows[2]["shared"]
+    x, led = np.array([r["x"] for r in rows]), np.array([r["led"] for r in rows], dtype=float)
+    again = probabilities(x, led, confidence.WEIGHTS, confidence.LED_WEIGHT)
+    assert np.allclose(again, [r["p"] for r in rows], atol=1e-9)
+    assert rows[0]["sentence"] in searcher.ask(items[0]["q"]).answer.sentence
