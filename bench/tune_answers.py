@@ -414,6 +414,17 @@ REPORT = {"squad": "dev", "developers-reference": "test", "debian-policy": "test
           "sample": "test"}
 
 
+def balanced(tune: np.ndarray, corpus: np.ndarray, answerable: np.ndarray) -> np.ndarray:
+    """Fit weights: each corpus weighs the same, and within it answerable and off-topic questions weigh the same."""
+    weight = np.zeros(len(corpus))
+    for c in set(corpus[tune]):
+        for a in (True, False):
+            m = tune & (corpus == c) & (answerable == a)
+            if m.any():
+                weight[m] = 1.0 / m.sum()
+    return weight
+
+
 def fit_confidence(data: list[dict], sentence_weights: np.ndarray, only: str | None = None) -> None:
     """All weights, or with `only` that feature's weight alone, the others held at confidence.WEIGHTS."""
     from qa import confidence
@@ -421,13 +432,7 @@ def fit_confidence(data: list[dict], sentence_weights: np.ndarray, only: str | N
 
     X, y, corpus, split, answerable = confidence_rows(data, sentence_weights)
     tune = np.array([TUNE.get(c) == s for c, s in zip(corpus, split)])
-    # Each corpus weighs the same, and within it answerable and off-topic questions weigh the same.
-    weight = np.zeros(len(y))
-    for c in set(corpus):
-        for a in (True, False):
-            m = tune & (corpus == c) & (answerable == a)
-            if m.any():
-                weight[m] = 1.0 / m.sum()
+    weight = balanced(tune, corpus, answerable)
     if only is None:
         w = logistic(X[tune], y[tune], weight[tune], l2=1e-3)
     else:

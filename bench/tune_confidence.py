@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.tune_answers import REPORT, SQUAD, TUNE, _norm, datasets, logistic, squad_questions
+from bench.tune_answers import REPORT, SQUAD, TUNE, _norm, balanced, datasets, logistic, squad_questions
 
 
 def ask_rows(searcher, items: list[dict]) -> list[dict]:
@@ -118,13 +118,7 @@ def _arrays(rows: list[dict]):
     corpus = np.array([r["corpus"] for r in rows])
     real = np.array([r["answerable"] for r in rows])
     tune = np.array([TUNE[c] == r["split"] for c, r in zip(corpus, rows)])
-    # Each corpus weighs the same, and within it real and off-topic questions weigh the same.
-    weight = np.zeros(len(rows))
-    for c in TUNE:
-        for a in (True, False):
-            m = tune & (corpus == c) & (real == a)
-            weight[m] = 1.0 / max(1, m.sum())
-    return X, led, corpus, tune, weight, np.array([r["first"] for r in rows], dtype=float)
+    return X, led, corpus, tune, balanced(tune, corpus, real), np.array([r["first"] for r in rows], dtype=float)
 
 
 def rescale(rows: list[dict]) -> None:
@@ -181,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, default=1e-3)
     args = ap.parse_args(argv)
     rows = load(Path(args.indexes), Path(args.cache))
-    X, led = np.array([r["x"] for r in rows]), np.array([r["led"] for r in rows], dtype=float)
+    X, led = _arrays(rows)[:2]
     print("current weights:")
     figures(rows, probabilities(X, led, confidence.WEIGHTS, confidence.LED_WEIGHT), confidence.ANSWER_AT)
     if args.stage == "rescale":
