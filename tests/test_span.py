@@ -112,3 +112,13 @@ def test_numbered_parts_are_not_prose_in_brackets():
     assert "§ 4.9.1" in found("See § 4.9.1 for the rules.") and "10.1.3" in found("Read 10.1.3 first.")
     assert not any("(" in x for x in found("In 2005(see below) it passed. Call +1(555) now."))
     assert "items 1" not in {s[a:b] for s in ["Sold items 1(a) and 2(b)."] for a, b, _ in candidates(s)}
+
+
+def test_a_date_is_never_cut_but_its_year_is_offered():
+    sentence = 'Following the creation of the taskforce, on 28th of June 2005 the law "On Combating Trafficking" was adopted.'
+    found = {sentence[a:b] for a, b, _ in candidates(sentence)}
+    assert {"28th of June 2005", "2005"} <= found
+    assert not {"28th", "June 2005", "June 2005 the law"} & found  # pieces of the date, or reaching into it
+    span = best_span("How was the taskforce created?", sentence)
+    assert span is None or span.text not in ("28th", "June")
+    assert best_span("In what year was the law adopted?", sentence).text in ("2005", "28th of June 2005")
