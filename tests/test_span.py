@@ -122,3 +122,20 @@ def test_a_date_is_never_cut_but_its_year_is_offered():
     span = best_span("How was the taskforce created?", sentence)
     assert span is None or span.text not in ("28th", "June")
     assert best_span("In what year was the law adopted?", sentence).text in ("2005", "28th of June 2005")
+
+
+def test_connectives_abbreviations_and_bare_punctuation_are_never_offered():
+    for sentence in ("Furthermore, you need a OpenPGP key which has been signed by an existing Debian maintainer.",
+                     "If you want to limit the download bandwidth for APT to e.g. 800Kib/sec, configure it as follows.",
+                     'Title it "RFA:" *package* "--" *short description*.'):
+        found = {sentence[a:b].strip(" .") for a, b, _ in candidates(sentence, "What do I need?")}
+        assert not {"Furthermore", "e.g", "--"} & found
+
+
+def test_a_question_for_a_file_or_command_picks_the_code_looking_span():
+    sentence = 'The Debian alternatives system keeps its selection as symlinks in "/etc/alternatives/".'
+    span = best_span("Where does the alternatives system keep the symlinks for the selected programs?", sentence)
+    assert span is not None and span.text == "/etc/alternatives/"
+    sentence = 'If the submitter and you disagree, the "tech-ctte" pseudo-package takes the question.'
+    span = best_span("Which pseudo-package decides when the submitter and I can't agree about a bug?", sentence)
+    assert span is not None and span.text == "tech-ctte"
