@@ -202,8 +202,10 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "hei
 QUESTIONS = {"answered": "Who chairs the Military Chamber of the Supreme Court?", "off-topic": "Who won the 2018 World Cup?"}
 
 
-def _open(browser, server, size: str, dark: bool = False):
-    context = browser.new_context(viewport=SIZES[size], permissions=["clipboard-read", "clipboard-write"])
+def _open(browser, server, size: str | dict, dark: bool = False):
+    """A fresh page at `size` (a name in SIZES, or a viewport), its question box open."""
+    viewport = SIZES[size] if isinstance(size, str) else size
+    context = browser.new_context(viewport=viewport, permissions=["clipboard-read", "clipboard-write"])
     context.set_default_timeout(BROWSER_WAIT_MS)
     page = context.new_page()
     page.dialogs = []
@@ -355,6 +357,93 @@ def test_a_try_example_is_asked_at_once(page):
     page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length >= 1")
     assert question in page.locator("#chat").inner_text()
     assert page.locator("#question textarea").input_value() == ""
+
+
+# The chat at the sizes the new-user trial used: Gradio's scroll-down arrow lay on answer text, and a phone
+# got a 560 px chat with answers squeezed into two thirds of its width.
+CHAT_SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+LONG_ANSWERS = ["Who chairs the Military Chamber of the Supreme Court?",
+                "Which section of the criminal code covers human trafficking?"]
+
+_TEXT_UNDER = """button => {
+    // The shown lines of chat text (clipped to the scrolled log) that the button's box overlaps.
+    const b = button.getBoundingClientRect(), log = document.querySelector('#chat [role=log]');
+    const w = log.getBoundingClientRect(), hits = [];
+    const walker = document.createTreeWalker(log, NodeFilter.SHOW_TEXT);
+    for (let n; (n = walker.nextNode());) {
+        if (!n.textContent.trim()) continue;
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        for (const r of range.getClientRects()) {
+            const top = Math.max(r.top, w.top), bottom = Math.min(r.bottom, w.bottom);
+            const left = Math.max(r.left, w.left), right = Math.min(r.right, w.right);
+            if (bottom > top && right > left && left < b.right && right > b.left && top < b.bottom && bottom > b.top)
+                hits.push(n.textContent.trim().slice(0, 60));
+        }
+    }
+    return hits;
+}"""
+
+
+@pytest.mark.parametrize("size", CHAT_SIZES)
+def test_the_scroll_down_arrow_covers_no_chat_text(browser, server, size):
+    page = _open(browser, server, CHAT_SIZES[size])
+    try:
+        for n, question in enumerate(LONG_ANSWERS, 1):
+            _ask(page, question, replies=n)
+        page.wait_for_timeout(700)  # the page's own scroll settles
+        log = page.locator("#chat [role=log]")
+        arrow = page.locator("#chat button[aria-label='Scroll down']")
+        end = log.evaluate("el => el.scrollHeight - el.clientHeight")
+        shown, covered = 0, {}
+        # Scrolled up through the conversation: wherever the arrow shows, no line of text lies under it.
+        for top in range(0, max(end - 150, 1), 120):
+            log.evaluate("(el, top) => { el.scrollTop = top; }", top)
+            page.wait_for_timeout(120)
+            if arrow.count() and arrow.is_visible():
+                shown += 1
+                if hits := arrow.evaluate(_TEXT_UNDER):
+                    covered[top] = hits
+        assert shown, "the arrow never showed: the conversation is too short to test it"
+        assert not covered, covered
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#chat").screenshot(path=str(ARTIFACTS / f"chat-scrolled-up-{size}.png"))
+    finally:
+        page.context.close()
+
+
+def test_the_chat_uses_a_phone_screen(browser, server):
+    page = _open(browser, server, CHAT_SIZES["phone"])
+    try:
+        width, height = CHAT_SIZES["phone"]["width"], CHAT_SIZES["phone"]["height"]
+        # Empty, the chat leaves the title and a "Try" question on the first screen.
+        assert _in_view(page, page.locator("h2").first, seconds=1)
+        assert _in_view(page, page.locator("#examples").get_by_role("button").first, seconds=1)
+        for n, question in enumerate(LONG_ANSWERS, 1):
+            _ask(page, question, replies=n)
+        page.wait_for_timeout(700)
+        chat = page.locator("#chat").bounding_box()
+        box = page.locator("#question").bounding_box()
+        # Most of the screen's height, and the question box still fits below it on the same screen.
+        assert chat["height"] >= 0.75 * height, chat
+        assert box["y"] + box["height"] - chat["y"] <= height, (chat, box)
+        # The answers take the screen's width (they were 242 of 390 px) and nothing scrolls sideways.
+        answer = page.locator("#chat .qa-answer").last.bounding_box()
+        assert answer["width"] >= 0.8 * width, answer
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert page.locator("#chat [role=log]").evaluate("el => el.scrollWidth <= el.clientWidth")
+        # The Ask button stays beside or under a box wide enough for its placeholder on one line.
+        assert page.locator("#question textarea").bounding_box()["width"] >= 0.6 * width
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-phone.png"))
+        # The wider page fits the source header's buttons beside its heading: the heading stays one line.
+        page.locator("#chat .qa-answer").last.locator(".qa-best .qa-cite").click()
+        page.wait_for_selector("#doc-view .qa-hl")
+        lines = page.locator("#doc-heading h3").evaluate(
+            "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }")
+        assert lines == 1, page.locator("#doc-heading").bounding_box()
+    finally:
+        page.context.close()
 
 
 _BOLD_WIDTHS = """async () => {
