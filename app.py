@@ -259,7 +259,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
                 with gr.Row(elem_id="doc-header"):
                     gr.Markdown("### Source", elem_id="doc-heading")
                     download = gr.DownloadButton("Download original", visible=False, elem_id="doc-download", size="sm", scale=0)
-                    close = gr.Button("Close (Esc)", size="sm", elem_id="doc-close", scale=0)
+                    close = gr.Button("Close", size="sm", elem_id="doc-close", scale=0)
                 doc_view = gr.HTML(elem_id="doc-view")
         private = dict(api_visibility="private")
         cite_request = gr.Textbox(visible="hidden", elem_id="cite-request")

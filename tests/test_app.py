@@ -469,3 +469,37 @@ def test_bold_text_is_drawn_from_one_complete_font(page):
     # Gradio ships Source Sans Pro SemiBold as a 59-glyph subset: "A" fell back to another font
     ours, complete = page.evaluate(_BOLD_WIDTHS)
     assert ours == pytest.approx(complete, abs=0.5)
+
+
+# A new-user trial on a phone: every answer's five source cards were open (~2,400 px an answer), "strong /
+# match" split over two lines, the asked "Try" question stayed outlined, and "Close (Esc)" took a line alone.
+@pytest.mark.parametrize("size", CHAT_SIZES)
+def test_only_the_newest_sources_are_open_and_the_page_reads_on_a_phone(browser, server, size):
+    phone = size == "phone"
+    page = _open(browser, server, CHAT_SIZES[size])
+    try:
+        examples = page.locator("#examples").get_by_role("button")
+        examples.first.click()  # the pointer stays on it, as a finger's tap does
+        page.wait_for_function("document.querySelectorAll('#chat .qa-answer').length >= 1")
+        border = "el => getComputedStyle(el).borderColor"
+        assert examples.first.evaluate(border) == examples.nth(1).evaluate(border)  # not outlined as chosen
+        _ask(page, LONG_ANSWERS[1], replies=2)
+        sources = page.locator("#chat details.qa-sources")
+        assert [s.evaluate("d => d.open") for s in sources.all()] == [False, not phone]
+        sources.first.locator("> summary").click()  # an earlier answer's sources open again on request
+        assert sources.first.evaluate("d => d.open")
+        label = page.locator("#chat .qa-where .qa-label").last
+        assert label.evaluate("el => el.getClientRects().length") == 1, "the label is split over lines"
+        page.locator("#chat .qa-answer").last.locator(".qa-best .qa-cite").click()
+        close = page.locator("#doc-close")
+        close.wait_for()
+        name = close.evaluate("el => el.textContent + getComputedStyle(el, '::after').content")
+        assert ("Esc" in name) != phone, name
+        page.wait_for_selector("#doc-view .qa-hl")
+        rows = page.evaluate("['#doc-heading', '#doc-close'].map(s => document.querySelector(s).getBoundingClientRect())"
+                             ".map(r => [r.top, r.height])")
+        assert abs(rows[0][0] - rows[1][0]) < rows[0][1], f"Close wrapped to a line of its own: {rows}"
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#doc-panel", state="hidden")
+    finally:
+        page.context.close()

@@ -4,9 +4,21 @@
 const style = document.createElement("style");
 style.textContent = QA_CSS;
 document.head.appendChild(style);
-const seen = { answers: 0, view: null };
+const seen = { answers: 0, view: null, sources: new WeakSet() };
+// Only the newest answer keeps its sources open (a phone: none; one answer's five cards were
+// ~2,400 px there): earlier ones fold when a new answer arrives and can be opened again.
+const narrow = () => matchMedia("(max-width: 640px)").matches;
+const foldSources = (grew) => {
+  const all = [...document.querySelectorAll("#chat details.qa-sources")];
+  all.forEach((d, i) => {
+    const newest = i === all.length - 1;
+    if (!seen.sources.has(d)) { seen.sources.add(d); if (!newest || narrow()) d.open = false; }
+    else if (grew && !newest) d.open = false;
+  });
+};
 const scrollToLatest = () => {
   const all = document.querySelectorAll("#chat .qa-answer");
+  foldSources(all.length > seen.answers);
   if (all.length > seen.answers) {
     const last = all[all.length - 1];
     last.scrollIntoView({ block: "start" });
@@ -22,6 +34,9 @@ const scrollToLatest = () => {
 };
 new MutationObserver(scrollToLatest).observe(document.body, { childList: true, subtree: true });
 document.addEventListener("click", (event) => {
+  // A "Try" question once asked should not look chosen: Gradio's hover colours stay while the pointer does.
+  const tried = event.target.closest && event.target.closest("#examples .gallery-item");
+  if (tried) tried.classList.add("qa-asked");
   const cite = event.target.closest && event.target.closest(".qa-cite");
   if (cite) {
     event.preventDefault();
@@ -47,4 +62,8 @@ document.addEventListener("keydown", (event) => {
     const close = document.querySelector("#doc-close");
     if (close) close.click();
   }
+});
+document.addEventListener("pointerout", (event) => {
+  const tried = event.target.closest && event.target.closest(".qa-asked");
+  if (tried && !tried.contains(event.relatedTarget)) tried.classList.remove("qa-asked");
 });
