@@ -16,10 +16,11 @@ _NUMWORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
             r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
             r"million|billion|trillion|dozen|half|several)")
 _NUM = rf"(?:[$£€]\s?)?-?\d+(?:,\d{{3}})*(?:\.\d+)?(?:\s?[–-]\s?\d+(?:,\d{{3}})*(?:\.\d+)?)?(?:\s?(?:%|percent|per cent))?(?![A-Za-z0-9])|\b{_NUMWORD}(?:[- ]{_NUMWORD})*\b"
+_YEAR = r"(?:1[0-9]|20)\d\d"
 _DATE_RE = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,\s*\d{{4}})?"
     rf"|{_MONTH}\s+\d{{4}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|\d{{4}}s|\d{{1,2}}(?:st|nd|rd|th) century"
-    rf"|(?:1[0-9]|20)\d\d(?:\s*[–-]\s*\d{{2,4}})?)\b", re.I)
+    rf"|{_YEAR}(?:\s*[–-]\s*\d{{2,4}})?)\b", re.I)
 _NUM_RE = re.compile(rf"(?<![\w.])(?:{_NUM})(?:\s+(?:{_NUM}))?", re.I)
 _CAP = r"[A-Z][\w'’.-]*"
 _NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|for|on)\s+)*{_CAP})*")
@@ -29,7 +30,7 @@ _NAME_RE = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|del|da|von|van|der|and|&|fo
 _DESIGNATOR = r"(?:section|article|chapter|clause|paragraph|part|rule|appendix|annex|subsection|§)"
 _REF_RE = re.compile(rf"(?<![\w.])(?:{_DESIGNATOR}\s*)?\d+(?:\.\d+)*(?:\((?:\d{{1,2}}|[a-z]|[ivx]{{2,4}})\))+"
                      rf"|(?<![\w.§]){_DESIGNATOR}\s*\d+(?:\.\d+)+|(?<![\w.])\d+(?:\.\d+){{2,}}(?![\w.])", re.I)
-_YEAR = re.compile(r"(?:1[0-9]|20)\d\d")
+_YEAR_RE = re.compile(_YEAR)
 _DESIGNATOR_RE = re.compile(rf"{_DESIGNATOR}\s*", re.I)
 # Words that make a capitalised run an institution, a body or a document, not a person.
 INSTITUTION = frozenset(
@@ -167,7 +168,7 @@ def candidates(sentence: str, question: str = "") -> list[tuple[int, int, str]]:
               or k[0] < a < k[1] < b}  # or reach into it from outside: "items 1" of "items 1(a)"
     # a date is whole too: "28th" of "28th of June 2005" is no answer to "How was the taskforce created?",
     # nor is a run reaching into one; its year stays ("What year...": SQuAD-tune gold sentences, EM +0.001)
-    pieces |= {k for k in out for a, b in dates if k != (a, b) and not _YEAR.fullmatch(sentence[k[0]:k[1]])
+    pieces |= {k for k in out for a, b in dates if k != (a, b) and not _YEAR_RE.fullmatch(sentence[k[0]:k[1]])
                and (a <= k[0] < k[1] <= b or k[0] < a < k[1] < b or a < k[0] < b < k[1])}
     return [(a, b, s) for (a, b), s in sorted(out.items())
             if b > a and (a, b) not in pieces and not (q and _restates(sentence[a:b], q)) and not _never(sentence[a:b])]

@@ -62,7 +62,7 @@ FEATURES = tuple(f"{k}:{s}" for k in KINDS for s in SHAPES) + NUMERIC + tuple(f"
 _CODE = re.compile(r"^(?:\S*(?:/|@|::|=|_|\w\.\w|[a-z0-9]-[a-z0-9])\S*|\S+\(\d\))$")
 _WANTS_CODE = re.compile(
     r"\b(command|tool|program|utility|package|file|files|directory|folder|path|option|flag|setting|variable|field|"
-    r"header|pseudo-header|address|host|server|url|key|tag|prefix|suffix|value|script|daemon|service|unit|module|"
+    r"header|address|host|server|url|key|tag|prefix|suffix|value|script|daemon|service|unit|module|"
     r"library|suite|queue|entry|syntax|format|extension|keyword|parameter)\b|\bwhere\b", re.I)
 
 
