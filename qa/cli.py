@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", default="documents", help="documents for --questions (default: documents)")
     p.add_argument("--index", default="index", help="index for --questions, built or updated first (default: index)")
     p.add_argument("-k", type=int, default=5, help="passages per question for --questions (default: 5)")
+    p.add_argument("--reranker", metavar="FOLDER", help=RERANKER_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("ask", help="answer a question from the index")
@@ -59,8 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", default="index", help="index folder (default: index)")
     p.add_argument("-k", type=int, default=Settings.k, help="how many passages (default: 5)")
     p.add_argument("--document", action="append", dest="documents", metavar="ID", help="only search this document (repeatable)")
+    p.add_argument("--reranker", metavar="FOLDER", help=RERANKER_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+RERANKER_HELP = ("a sentence-transformers CrossEncoder saved in this folder orders the best passages again "
+                 "(off by default; loads torch)")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -147,11 +153,12 @@ def _eval(args: argparse.Namespace) -> int:
         from .search import Searcher
 
         build_index(settings_of(args), log=log)
-        report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index), k=args.k, split=args.split)
+        report = evaluation.evaluate_questions(Path(args.questions), Searcher(args.index, reranker=args.reranker), k=args.k, split=args.split)
         result = report.to_dict()
     elif args.beir:
         result = evaluation.evaluate_beir(
-            Path(args.beir), split=args.split or "test", mode=args.mode, work=Path(args.work) if args.work else None, log=log
+            Path(args.beir), split=args.split or "test", mode=args.mode, work=Path(args.work) if args.work else None, log=log,
+            reranker=args.reranker,
         ).to_dict()
     else:
         print("error: give a BEIR folder or --questions FILE", file=sys.stderr)
@@ -207,7 +214,7 @@ def _ask(args: argparse.Namespace) -> int:
             pass  # Searcher says what is wrong, or serves an earlier generation
     from .search import Searcher
 
-    answer = Searcher(args.index).ask(args.question, k=args.k, documents=args.documents)
+    answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0

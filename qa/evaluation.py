@@ -94,6 +94,7 @@ def evaluate_beir(
     work: Path | None = None,
     embedder: Embedder | None = None,
     log: Log | None = None,
+    reranker: str | Path | None = None,
 ) -> BeirReport:
     """Index a BEIR corpus through the normal pipeline and score retrieval.
 
@@ -122,7 +123,7 @@ def evaluate_beir(
                         chunk_tokens=base.chunk_tokens, overlap_sentences=base.overlap_sentences)
     say(f"Indexing {len(corpus)} documents in {work} (cached after the first run).")
     report = build_index(settings, embedder=embedder, progress=True, log=say)
-    searcher = Searcher(settings.index, embedder=embedder)
+    searcher = Searcher(settings.index, embedder=embedder, reranker=reranker)
     depth = 100
     ndcg = r1 = r10 = r100 = mrr = 0.0
     latencies = []

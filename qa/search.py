@@ -21,6 +21,7 @@ from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
+from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .span import best_span, wanted
@@ -74,7 +75,8 @@ class Searcher:
     generation they started with.
     """
 
-    def __init__(self, index: str | Path = "index", model: str | None = None, embedder: Embedder | None = None):
+    def __init__(self, index: str | Path = "index", model: str | None = None, embedder: Embedder | None = None,
+                 reranker: str | Path | Reranker | None = None):
         self.root = Path(index)
         self.current = Current(self.root)
         built = self.current.held.manifest.model
@@ -86,6 +88,8 @@ class Searcher:
         # The checked ONNX export answers without importing torch; torch is
         # the fallback when there is none for these weights.
         self.embedder = embedder or open_fast(built.sha256) or Embedder(built.name)
+        # An optional cross-encoder from a local folder orders the best passages again (qa.rerank).
+        self.reranker = Reranker(reranker) if isinstance(reranker, (str, Path)) else reranker
         self._checked: str | None = None
 
     @property
@@ -110,6 +114,7 @@ class Searcher:
         rows, scores, dense = candidates(gen.index, question, q, depth, None, mode)
         if mode == "hybrid":
             rows, scores, _ = rescore(gen, rows, scores, dense, q)
+        rows, scores, _ = rerank(self.reranker, question, rows, scores, scores, lambda r: gen.index.passage(r).text)
         return [gen.index.passage(r) for r in rows[:depth]], scores[:depth]
 
     def ask(self, question: str, k: int = 5, documents: Iterable[str] | None = None, history: Sequence = ()) -> Answer:
@@ -152,6 +157,7 @@ class Searcher:
         rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
         rows, scores, dense = rescore(gen, rows, fused, dense, q)
+        rows, scores, dense = rerank(self.reranker, searched, rows, scores, dense, lambda r: index.passage(r).text)
         similarity = dict(zip(rows, dense))
         hits = collapse(index, rows, scores, depth)
         passages = [index.passage(r) for r, _, _ in hits]
@@ -201,7 +207,8 @@ class Searcher:
                                   passages[top], hit.answer_start, citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it
-                if answer_leads([h.score for h in results], [c[2] for c in chosen], top):
+                # a reranker has already read the passages: its order stands
+                if self.reranker is None and answer_leads([h.score for h in results], [c[2] for c in chosen], top):
                     order = [top] + [i for i in range(len(results)) if i != top]
                     results = [replace(results[i], rank=n) for n, i in enumerate(order, start=1)]
                     p_answer, answer_at = confidence.probability(x, led=True), 0
