@@ -386,7 +386,8 @@ _TEXT_UNDER = """button => {
 
 
 @pytest.mark.parametrize("size", CHAT_SIZES)
-def test_the_scroll_down_arrow_covers_no_chat_text(browser, server, size):
+def test_the_scroll_down_arrow_label_and_bin_cover_no_chat_text(browser, server, size):
+    # Gradio's "Conversation" label and bin (clear) button floated over the chat's top corners, on its text.
     page = _open(browser, server, CHAT_SIZES[size])
     try:
         for n, question in enumerate(LONG_ANSWERS, 1):
@@ -394,20 +395,98 @@ def test_the_scroll_down_arrow_covers_no_chat_text(browser, server, size):
         page.wait_for_timeout(700)  # the page's own scroll settles
         log = page.locator("#chat [role=log]")
         arrow = page.locator("#chat button[aria-label='Scroll down']")
+        corners = {"label": page.locator("#chat label").first, "bin": page.locator("#chat button[aria-label='Clear']")}
+        assert all(c.is_visible() for c in corners.values())
+        # They have a band of their own above the scrolled messages.
+        top = log.bounding_box()["y"]
+        for name, corner in corners.items():
+            box = corner.bounding_box()
+            assert box["y"] + box["height"] <= top + 0.5, (name, box, top)
         end = log.evaluate("el => el.scrollHeight - el.clientHeight")
         shown, covered = 0, {}
-        # Scrolled up through the conversation: wherever the arrow shows, no line of text lies under it.
+        # Scrolled up through the conversation: no line of text lies under the label or the bin, nor,
+        # wherever it shows, under the arrow.
         for top in range(0, max(end - 150, 1), 120):
             log.evaluate("(el, top) => { el.scrollTop = top; }", top)
             page.wait_for_timeout(120)
+            for name, corner in corners.items():
+                if hits := corner.evaluate(_TEXT_UNDER):
+                    covered[(name, top)] = hits
             if arrow.count() and arrow.is_visible():
                 shown += 1
                 if hits := arrow.evaluate(_TEXT_UNDER):
-                    covered[top] = hits
+                    covered[("arrow", top)] = hits
         assert shown, "the arrow never showed: the conversation is too short to test it"
         assert not covered, covered
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#chat").screenshot(path=str(ARTIFACTS / f"chat-scrolled-up-{size}.png"))
+    finally:
+        page.context.close()
+
+
+_CITATION_LINE = """where => {
+    // Where the citation line's parts lie: its first character, the file chip, the match label.
+    const small = where.querySelector('small'), chip = where.querySelector('a.qa-cite');
+    const label = where.querySelector('.qa-label'), answer = where.closest('.qa-answer');
+    const first = document.createRange();
+    first.setStart(small.firstChild.nodeType === 3 ? small.firstChild : small.firstChild.firstChild, 0);
+    first.setEnd(first.startContainer, 1);
+    const mid = (r) => (r.top + r.bottom) / 2;
+    const overflowing = [...small.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 &&
+        getComputedStyle(e).overflowX === 'hidden').map(e => e.textContent);
+    return {middles: [first.getBoundingClientRect(), chip.getBoundingClientRect(), label.getBoundingClientRect()].map(mid),
+            right: small.getBoundingClientRect().right, answerRight: answer.getBoundingClientRect().right,
+            chip: chip.textContent, clipped: overflowing,
+            titles: [...where.querySelectorAll('[title]')].map(e => e.getAttribute('title'))};
+}"""
+
+
+@pytest.mark.parametrize("size", CHAT_SIZES)
+def test_the_citation_line_is_one_line(browser, server, size):
+    # On a phone a long document title wrapped an answer's "— title · file, lines · strong match" to three lines.
+    page = _open(browser, server, CHAT_SIZES[size])
+    try:
+        _ask(page, LONG_ANSWERS[0])  # a long title
+        _ask(page, "What is the most common hazard reported by surveyors?", replies=2)  # a PDF: page and lines
+        for n, ends in enumerate([", line 7", "p. 1, lines 20–22"]):
+            reply = page.locator("#chat .qa-answer").nth(n)
+            line = reply.locator(".qa-where").evaluate(_CITATION_LINE)
+            assert max(line["middles"]) - min(line["middles"]) < 6, line  # one line
+            assert line["right"] <= line["answerRight"] + 1, line  # and inside the answer
+            # The page and lines stay whole; only the title (then the file name) may be shortened.
+            assert line["chip"].endswith(ends) and not any(ends in c for c in line["clipped"]), line
+            title = reply.locator(".qa-source strong").first.inner_text()  # the source card's full title
+            assert any(title in t for t in line["titles"]), line  # and the shortened line's tooltip
+            if size == "desktop":  # room enough: nothing shortened
+                assert not line["clipped"], line
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"citation-line-{size}.png"))
+    finally:
+        page.context.close()
+
+
+# Landscape phones and short laptop windows: a fixed 560 px chat put the question box below the screen.
+SHORT_SIZES = {"landscape-phone": {"width": 844, "height": 390}, "small-laptop": {"width": 1024, "height": 600},
+               "desktop": CHAT_SIZES["desktop"]}
+
+
+@pytest.mark.parametrize("size", SHORT_SIZES)
+def test_the_chat_and_question_box_fit_a_short_window(browser, server, size):
+    viewport = SHORT_SIZES[size]
+    page = _open(browser, server, viewport)
+    try:
+        reply = _ask(page, LONG_ANSWERS[0])
+        page.wait_for_timeout(700)
+        chat, box = page.locator("#chat").bounding_box(), page.locator("#question").bounding_box()
+        assert box["y"] + box["height"] - chat["y"] <= viewport["height"], (chat, box)
+        assert _in_view(page, page.locator("#question"), seconds=1), (chat, box)
+        assert _in_view(page, reply.locator(".qa-best"), seconds=1)
+        if size == "desktop":
+            assert chat["height"] == pytest.approx(560, abs=1)  # as before where there is room
+        else:
+            assert chat["height"] >= 0.5 * viewport["height"], chat  # still most of the window
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"short-window-{size}.png"))
     finally:
         page.context.close()
 
