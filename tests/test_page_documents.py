@@ -171,6 +171,10 @@ _SIDEWAYS = """() => {
     const out = [];
     if (document.documentElement.scrollWidth > innerWidth + 1) out.push('page ' + document.documentElement.scrollWidth);
     for (const el of document.querySelectorAll('#chat .qa-answer *, #doc-list *')) {
+        // a part shortened on purpose with an ellipsis (the citation line's title and file name; the
+        // whole text in its tooltip) does not scroll
+        const cut = getComputedStyle(el);
+        if (cut.textOverflow === 'ellipsis' && cut.overflowX === 'hidden' && el.title) continue;
         if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) out.push(el.tagName + '.' + el.className);
     }
     return out;

@@ -56,7 +56,9 @@ const compactWhere = () => {
     const file = target.slice(0, -3).join("|"), full = cite.textContent;
     if (file && full.startsWith(file + ", ")) {
       cite.textContent = "";
-      cite.append(part("qa-cite-file", file), part("qa-cite-lines", full.slice(file.length)));
+      const fileName = part("qa-cite-file", file);
+      fileName.title = file;  // the whole file name, when it is shortened
+      cite.append(fileName, part("qa-cite-lines", full.slice(file.length)));
     }
   }
 };
