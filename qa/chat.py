@@ -106,6 +106,18 @@ def _marker(answer: Answer) -> int:
     return next((h.rank for h in answer.passages if h.answer_sentence == answer.answer.sentence), 1)
 
 
+def _where(c: Citation, rank: int, label: str) -> str:
+    """The answer's citation line, "— title · section · file, lines · strong match", in parts page.css
+    keeps on one line: the title and section shorten first, then the file name (each whole in its
+    tooltip), never the page and lines nor the label."""
+    named = escape(c.title + (f" · {c.section}" if c.section else ""))
+    chip = (f'<span class="qa-cite-file" title="{escape(c.document)}">{escape(c.document)}</span>'
+            f'<span class="qa-cite-lines">{escape(str(c)[len(c.document):])}</span>')
+    return (f'<p class="qa-where"><small><span class="qa-where-name" title="{named}">— {named}</span>'
+            f'<span class="qa-sep"> · </span>{_cite_button(c, rank, chip)}<span class="qa-sep"> · </span>'
+            f'<span class="qa-label qa-{escape(label)}">{escape(label)} match</span></small></p>')
+
+
 def render_answer(answer: Answer, documents: Path | None = None) -> str:
     """The chat reply as one HTML block: the short answer and its citation first, then compact source cards."""
     out: list[str] = ['<div class="qa-answer" role="article" aria-label="Answer">']
@@ -113,9 +125,7 @@ def render_answer(answer: Answer, documents: Path | None = None) -> str:
         rank, c = _marker(answer), answer.answer.citation
         label = answer.label  # calibrated: strong, partial, or weak
         out.append(f'<p class="qa-best"><strong>{_best_html(answer)}</strong> {_cite_button(c, rank, f"[{rank}]")}</p>')
-        section = f" · {escape(c.section)}" if c.section else ""
-        out.append(f'<p class="qa-where"><small>— {escape(c.title)}{section} · {_cite_button(c, rank, escape(str(c)))}'
-                   f' · <span class="qa-label qa-{escape(label)}">{escape(label)} match</span></small></p>')
+        out.append(_where(c, rank, label))
     else:
         out.append('<p class="qa-best qa-none"><strong>Not found: the documents do not seem to answer this question.</strong></p>')
     out.append(f'<p class="qa-tools"><a class="qa-copy" role="button" href="#qa-copy">Copy answer</a>'

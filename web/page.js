@@ -32,37 +32,7 @@ const scrollToLatest = () => {
     setTimeout(() => hl.isConnected && hl.scrollIntoView({ block: "center" }), 400);
   }
 };
-// An answer's citation line ("— title · section · file, page, lines · strong match") is kept on one line:
-// the title and section, then the file name, shorten with an ellipsis (the full title is the part's
-// tooltip and is in the source card), never the page and lines. The reply is rendered by the chat as
-// plain HTML, so the parts are given their own elements here; page.css lays them out.
-const part = (cls, text) => { const s = document.createElement("span"); s.className = cls; s.textContent = text; return s; };
-const compactWhere = () => {
-  for (const small of document.querySelectorAll("#chat .qa-where > small:not(.qa-compact)")) {
-    small.classList.add("qa-compact");
-    const cite = small.querySelector("a.qa-cite");
-    if (!cite) continue;
-    const lead = [];
-    for (let n = small.firstChild; n && n !== cite; n = n.nextSibling) lead.push(n);
-    const text = lead.map((n) => n.textContent).join(""), m = text.match(/^([\s\S]*?)(\s*·\s*)$/);
-    const name = part("qa-where-name", m ? m[1] : text);
-    name.title = name.textContent.replace(/^\s*—\s*/, "");
-    lead.forEach((n) => n.remove());
-    small.insertBefore(name, cite);
-    if (m) small.insertBefore(part("qa-sep", m[2]), cite);
-    for (const n of [...small.childNodes]) if (n.nodeType === Node.TEXT_NODE) n.replaceWith(part("qa-sep", n.textContent));
-    // The chip: "file, p. N, lines a-b"; the file name (from the link's target) may shorten, the rest not.
-    const target = decodeURIComponent((cite.getAttribute("href") || "").replace(/^#qa-cite=/, "")).split("|");
-    const file = target.slice(0, -3).join("|"), full = cite.textContent;
-    if (file && full.startsWith(file + ", ")) {
-      cite.textContent = "";
-      const fileName = part("qa-cite-file", file);
-      fileName.title = file;  // the whole file name, when it is shortened
-      cite.append(fileName, part("qa-cite-lines", full.slice(file.length)));
-    }
-  }
-};
-new MutationObserver(() => { compactWhere(); scrollToLatest(); }).observe(document.body, { childList: true, subtree: true });
+new MutationObserver(scrollToLatest).observe(document.body, { childList: true, subtree: true });
 document.addEventListener("click", (event) => {
   // A "Try" question once asked should not look chosen: Gradio's hover colours stay while the pointer does.
   const tried = event.target.closest && event.target.closest("#examples .gallery-item");
