@@ -42,6 +42,8 @@ class Reranker:
             self.model = CrossEncoder(str(folder), local_files_only=True, trust_remote_code=False, device="cpu")
         except Exception as e:  # a folder of something else: say so, without a traceback
             raise InvalidArgument(f"{folder} could not be loaded as a cross-encoder: {type(e).__name__}: {e}") from None
+        if self.model.num_labels != 1:  # e.g. an NLI model: no one column of its output is relevance
+            raise InvalidArgument(f"{folder} holds a cross-encoder with {self.model.num_labels} outputs, not one relevance score.")
         self.folder = folder
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
@@ -52,18 +54,18 @@ class Reranker:
 
         out = self.model.predict([(question, t) for t in texts], activation_fn=torch.nn.Identity(),
                                  show_progress_bar=False, convert_to_numpy=True)
-        return np.asarray(out, dtype=np.float64).reshape(len(texts), -1)[:, -1]
+        return np.asarray(out, dtype=np.float64).reshape(len(texts))
 
     def order(self, question: str, texts: Sequence[str]) -> list[int]:
         """Indexes of `texts`, best first (ties keep their earlier order)."""
         return np.argsort(-self.scores(question, texts), kind="stable").tolist()
 
 
-def rerank(reranker: Reranker | None, question: str, rows: list[int], scores: list[float], dense: list[float],
-           text_of) -> tuple[list[int], list[float], list[float]]:
-    """The pool with its first DEPTH rows in the reranker's order (the rest after them, as they were)."""
+def rerank(reranker: Reranker | None, question: str, rows: list[int], text_of, *columns: list) -> tuple[list, ...]:
+    """`rows` with their first DEPTH in the reranker's order (the rest after them, as they were), and each
+    of `columns` (values per row) in the same order."""
     if reranker is None or len(rows) < 2:
-        return rows, scores, dense
+        return (rows, *columns)
     head = min(DEPTH, len(rows))
     order = reranker.order(question, [text_of(r) for r in rows[:head]]) + list(range(head, len(rows)))
-    return [rows[i] for i in order], [scores[i] for i in order], [dense[i] for i in order]
+    return tuple([column[i] for i in order] for column in (rows, *columns))

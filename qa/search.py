@@ -114,7 +114,7 @@ class Searcher:
         rows, scores, dense = candidates(gen.index, question, q, depth, None, mode)
         if mode == "hybrid":
             rows, scores, _ = rescore(gen, rows, scores, dense, q)
-        rows, scores, _ = rerank(self.reranker, question, rows, scores, scores, lambda r: gen.index.passage(r).text)
+        rows, scores = rerank(self.reranker, question, rows, lambda r: gen.index.passage(r).text, scores)
         return [gen.index.passage(r) for r in rows[:depth]], scores[:depth]
 
     def ask(self, question: str, k: int = 5, documents: Iterable[str] | None = None, history: Sequence = ()) -> Answer:
@@ -157,7 +157,7 @@ class Searcher:
         rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
         rows, scores, dense = rescore(gen, rows, fused, dense, q)
-        rows, scores, dense = rerank(self.reranker, searched, rows, scores, dense, lambda r: index.passage(r).text)
+        rows, scores, dense = rerank(self.reranker, searched, rows, lambda r: index.passage(r).text, scores, dense)
         similarity = dict(zip(rows, dense))
         hits = collapse(index, rows, scores, depth)
         passages = [index.passage(r) for r, _, _ in hits]

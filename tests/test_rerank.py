@@ -13,8 +13,7 @@ from qa.errors import InvalidArgument
 QUESTION = "Who leads the inter-agency taskforce?"
 
 
-@pytest.fixture(scope="module")
-def cross_encoder(tmp_path_factory) -> Path:
+def tiny_cross_encoder(folder: Path, labels: int = 1) -> Path:
     """A one-layer BERT cross-encoder with fixed random weights, saved like any CrossEncoder folder."""
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
@@ -24,13 +23,17 @@ def cross_encoder(tmp_path_factory) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(resolve("all-MiniLM-L6-v2"), local_files_only=True)
     torch.manual_seed(7)
     model = BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1,
-                                                     num_attention_heads=2, intermediate_size=32, num_labels=1))
+                                                     num_attention_heads=2, intermediate_size=32, num_labels=labels))
     with torch.no_grad():  # scores far apart: the order is the model's, never a rounding tie
         model.classifier.weight.mul_(100.0)
-    folder = tmp_path_factory.mktemp("cross-encoder")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def cross_encoder(tmp_path_factory) -> Path:
+    return tiny_cross_encoder(tmp_path_factory.mktemp("cross-encoder"))
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +75,10 @@ def test_only_a_local_cross_encoder_folder_is_accepted(sample_index, embedder, t
     (tmp_path / "notes.txt").write_text("not a model")
     with pytest.raises(InvalidArgument, match="could not be loaded as a cross-encoder"):
         qa.Searcher(sample_index[0].index, embedder=embedder, reranker=tmp_path)
+    # a classifier of three classes (an NLI model) has no relevance score to order by
+    three = tiny_cross_encoder(tmp_path / "nli", labels=3)
+    with pytest.raises(InvalidArgument, match="3 outputs, not one relevance score"):
+        qa.Searcher(sample_index[0].index, embedder=embedder, reranker=three)
 
 
 def test_cli_ask_with_a_reranker(sample_index, cross_encoder, capsys, tmp_path):
