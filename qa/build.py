@@ -32,6 +32,7 @@ from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
 from .lexical import keyword_text
 from .onnx_export import ensure_export
+from .reader_export import ensure_reader_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
 from .readers import suffix_list
@@ -253,6 +254,7 @@ def build_index(
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.
         fast = ensure_export(embedder, say) is not None
+        ensure_reader_export(embedder, say)  # the answer's reader, for the weights it was trained on
         committed = manifest_io.read(root / name)
         return BuildReport(
             documents=len(documents),

@@ -24,7 +24,8 @@ from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
-from .span import best_span, wanted
+from .reader import READS, open_reader, prefetch_reader
+from .span import best_span, read_span, wanted
 
 # "Not found" is decided by qa/confidence.py: a probability fitted across
 # corpora, not an absolute cosine (0.20 on the top three, which refused 0-3 of
@@ -88,6 +89,9 @@ class Searcher:
         # The checked ONNX export answers without importing torch; torch is
         # the fallback when there is none for these weights.
         self.embedder = embedder or open_fast(built.sha256) or Embedder(built.name)
+        # The extractive reader (qa/reader.py) opens in the background; the first answer waits for it.
+        self._model_sha256 = built.sha256
+        prefetch_reader(built.sha256)
         # An optional cross-encoder from a local folder orders the best passages again (qa.rerank).
         self.reranker = Reranker(reranker) if isinstance(reranker, (str, Path)) else reranker
         self._checked: str | None = None
@@ -168,8 +172,11 @@ class Searcher:
         encode = remembering(self.embedder.encode, stored)
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
+        # the reader reads the passages the answer is chosen from, with the completed question
+        reader = open_reader(self._model_sha256)
+        readings = reader.read(searched, [p.text for p in passages[:min(READS, ANSWER_FROM)]]) if reader else []
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
-                                  everything=bool(stored))
+                                  everything=bool(stored), readings=readings)
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again
             above = [(p, a, b) for p, (a, b, _) in zip(passages, chosen)]
             chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],
@@ -203,8 +210,10 @@ class Searcher:
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law
                 # "On Combating Human Trafficking": the law's own name restates it, the date answers)
-                span = cited_span(best_span(searched, sentence),
-                                  passages[top], hit.answer_start, citation)
+                found = readings[top].best(hit.answer_start, chosen[top][1]) if top < len(readings) else None
+                short = (read_span(searched, sentence, found[1] - hit.answer_start, found[2] - hit.answer_start, found[3])
+                         if found is not None else best_span(searched, sentence))
+                span = cited_span(short, passages[top], hit.answer_start, citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it
                 # a reranker has already read the passages: its order stands

@@ -135,6 +135,25 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
     return Span(sentence[a:b], a, b, label, float(p[i]))
 
 
+def read_span(question: str, sentence: str, start: int, end: int, probability: float) -> Span | None:
+    """The reader's span (qa/reader.py) `sentence[start:end]`, labelled by its shape; None for why-questions."""
+    kind = span_kind(question)
+    text = sentence[start:end].strip()
+    if kind is None or not text:
+        return None
+    start = sentence.index(text, start)
+    # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
+    end = start + len(text)
+    start, end = next(((a, b) for a, b, shape in candidates(sentence) if shape == "date" and a <= start and end <= b),
+                      (start, end))
+    text = sentence[start:end]
+    whole = [shape for a, b, shape in candidates(text) if a == 0 and b == len(text)]
+    shape = whole[0] if whole else "phrase"
+    label = kind if shape in _MATCHES.get(kind, ()) and kind != "thing" else {"name": "name", "date": "date",
+                                                                              "number": "number"}.get(shape, "thing")
+    return Span(text, start, start + len(text), label, probability)
+
+
 def span_strength(question: str, sentence: str, kind: str | None = None) -> float:
     """How strongly `sentence` offers a short answer of the wanted kind: its best candidate's score (0 when none)."""
     if kind is None:

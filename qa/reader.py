@@ -1,0 +1,163 @@
+"""The extractive reader: reads the question with each top passage and scores every answer span in it.
+
+A small span-extraction head (start and end logits per token, SQuAD-style)
+over the default model, all-MiniLM-L6-v2, adapted with low-rank weights
+(LoRA, rank 16: 1.3 MB in qa/models/) trained on the squad_tune train
+articles by bench/train_reader.py. It is what the linear features could not
+do: read the question and the sentence together. `qa index` merges the
+adapter into the model and exports it to ONNX once (qa/reader_export.py,
+checked against torch); questions then run it with ONNX Runtime, no torch.
+
+The reader exists only for the weights it was trained on: an index built with
+another model answers without it (the sentence scorer's own weights, the
+rule-based span picker), as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .fast_encoder import _session, _verified, cache_root
+
+log = logging.getLogger(__name__)
+
+ADAPTER = Path(__file__).parent / "models" / "reader-minilm-l6-lora.safetensors"
+READER_VERSION = 1
+MAX_TOKENS = 384  # question and passage together, as trained
+MAX_SPAN_TOKENS = 30
+# Only the passages the answer is chosen from are read (search.ANSWER_FROM).
+READS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def adapter_meta() -> dict:
+    """The shipped adapter's metadata (base weights, rank); {} when it is missing."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(ADAPTER), framework="numpy") as f:
+            return dict(f.metadata() or {})
+    except Exception:
+        return {}
+
+
+@functools.lru_cache(maxsize=1)
+def adapter_sha256() -> str:
+    from .documents import file_sha256
+
+    return file_sha256(ADAPTER)
+
+
+def reader_dir(model_sha256: str) -> Path:
+    """Per model and adapter: a new adapter is exported afresh, never read from an old export."""
+    return cache_root() / f"reader-{model_sha256[:16]}-{adapter_sha256()[:12]}-v{READER_VERSION}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One passage read with the question: per-token start/end logits over the passage's characters."""
+
+    start: np.ndarray  # logits, -inf outside the passage
+    end: np.ndarray
+    offsets: np.ndarray  # (tokens, 2) character offsets into the passage text
+    null: float  # the [CLS] score: "this passage holds no answer"
+
+    def best(self, lo: int, hi: int) -> tuple[float, int, int, float] | None:
+        """(score - null, start, end, probability) of the best span inside characters [lo, hi), or None.
+
+        The probability is the span's share of the passage's start and end
+        distributions: comparable across sentences of one passage.
+        """
+        inside = np.flatnonzero((self.offsets[:, 0] >= lo) & (self.offsets[:, 1] <= hi)
+                                & (self.offsets[:, 1] > self.offsets[:, 0]) & np.isfinite(self.start))
+        if inside.size == 0:
+            return None
+        s, e = self.start[inside], self.end[inside]
+        pair = s[:, None] + e[None, :]
+        i, j = np.meshgrid(np.arange(inside.size), np.arange(inside.size), indexing="ij")
+        pair[(j < i) | (inside[j] - inside[i] > MAX_SPAN_TOKENS)] = -np.inf
+        a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
+        ps, pe = _softmax(self.start), _softmax(self.end)
+        ti, tj = inside[a], inside[b]
+        return (float(pair[a, b] - self.null), int(self.offsets[ti, 0]), int(self.offsets[tj, 1]),
+                float(ps[ti] * pe[tj]))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(x)
+    out = np.zeros_like(x, dtype=np.float64)
+    v = np.exp(x[finite] - x[finite].max())
+    out[finite] = v / v.sum()
+    return out
+
+
+class Reader:
+    """The exported reader: ONNX Runtime and `tokenizers` only."""
+
+    def __init__(self, folder: Path):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("reader_version") != READER_VERSION:
+            raise ValueError(f"reader version {meta.get('reader_version')} is not {READER_VERSION}")
+        for name in ("model.onnx", "tokenizer.json"):
+            if not _verified(folder / name, meta["files"][name]):
+                raise ValueError(f"{folder / name} does not match its checksum")
+        self.meta = meta
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+        self._inputs = tuple(meta["inputs"])
+        self._session = _session(folder, ort)
+
+    def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
+        """Each passage read with `question`, in one batch."""
+        if not passages:
+            return []
+        encoded = self._tokenizer.encode_batch([(question, p) for p in passages])
+        feeds = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                 "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        start, end = self._session.run(["start_logits", "end_logits"], {n: feeds[n] for n in self._inputs})
+        out = []
+        for k, e in enumerate(encoded):
+            context = np.array([s == 1 for s in e.sequence_ids])
+            out.append(Reading(np.where(context, start[k], -np.inf), np.where(context, end[k], -np.inf),
+                               np.array(e.offsets, dtype=np.int64).reshape(-1, 2), float(start[k][0] + end[k][0])))
+        return out
+
+
+_opened: dict[str, Reader | None] = {}
+_lock = threading.Lock()
+
+
+def prefetch_reader(model_sha256: str) -> None:
+    """Open the reader in a background thread (its ONNX session takes ~0.3 s, without the GIL)."""
+    threading.Thread(target=open_reader, args=(model_sha256,), name="qa-reader-open", daemon=True).start()
+
+
+def open_reader(model_sha256: str) -> Reader | None:
+    """The reader exported for these weights, or None (another model, no export yet, no onnxruntime)."""
+    with _lock:
+        if model_sha256 not in _opened:
+            reader = None
+            folder = reader_dir(model_sha256)
+            if adapter_meta().get("base_model_sha256") == model_sha256 and (folder / "meta.json").exists():
+                try:
+                    reader = Reader(folder)
+                except ImportError:
+                    reader = None
+                except Exception as exc:
+                    log.warning("Not using the reader in %s (%s).", folder, exc)
+            _opened[model_sha256] = reader
+        return _opened[model_sha256]

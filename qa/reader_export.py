@@ -1,0 +1,163 @@
+"""Making the reader: the shipped adapter merged into the model's weights, exported to ONNX, checked against torch.
+
+Run once per set of weights when an index is built (like onnx_export); only
+the weights the adapter was trained on get a reader.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .documents import file_sha256
+from .onnx_export import _write_json
+from .reader import ADAPTER, MAX_TOKENS, READER_VERSION, Reader, adapter_meta, adapter_sha256, reader_dir
+
+# The export must give the logits torch gives, to this much, on these pairs.
+MAX_DIFFERENCE = 1e-3
+CHECK_PAIRS = (
+    ("Who built the Old Harbour Lighthouse?",
+     "The Old Harbour Lighthouse\n\nThe lighthouse was built in 1872 by the engineer Margaret Ellison."),
+    ("When was the law adopted?", "x"),
+    ("What does section 144(1) say?", " ".join(["Trafficking in persons is punishable by imprisonment."] * 60)),
+)
+
+
+def ensure_reader_export(embedder, say=lambda message: None) -> dict | None:
+    """Export the reader for `embedder`'s weights once; None when these weights have no reader."""
+    meta = adapter_meta()
+    identity = embedder.identity()
+    if meta.get("base_model_sha256") != identity.sha256:
+        return None  # trained for the default model only: other models answer without it
+    folder = reader_dir(identity.sha256)
+    if (folder / "meta.json").exists():
+        import json
+
+        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        say("Reader off: onnxruntime is not installed.")
+        return None
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{threading.get_ident()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        model = _merged(embedder.model[0].auto_model, meta)
+        tokenizer = embedder.model.tokenizer
+        # torch's logits before exporting: tracing leaves the model's mask handling changed behind it
+        reference = _reference(model, tokenizer)
+        inputs = _export(model, tokenizer, tmp / "model.onnx")
+        tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+        out = {"reader_version": READER_VERSION, "model_sha256": identity.sha256, "adapter_sha256": adapter_sha256(),
+               "inputs": list(inputs), "pad_id": int(tokenizer.pad_token_id or 0),
+               "pad_token": str(tokenizer.pad_token or "[PAD]"),
+               "files": {n: file_sha256(tmp / n) for n in ("model.onnx", "tokenizer.json")}}
+        _write_json(tmp / "meta.json", out)
+        difference = _check(reference, tmp)
+        if difference > MAX_DIFFERENCE:
+            say(f"Reader off: the ONNX export differs from torch by {difference:.5f}.")
+            return None
+        try:
+            os.rename(tmp, folder)  # atomic; loses cleanly to a concurrent exporter
+        except OSError:
+            pass
+        say(f"Reader: exported and checked against torch (largest difference {difference:.1e}).")
+        return out
+    except Exception as exc:  # the reader improves answers; an index never fails for want of it
+        say(f"Reader off: export failed ({type(exc).__name__}: {exc}).")
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _merged(transformer, meta: dict):
+    """A copy of `transformer` with W += (alpha / rank) * B @ A in every adapted layer, and the head on top."""
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(str(ADAPTER))
+    scale = float(meta["alpha"]) / float(meta["rank"])
+    inner = copy.deepcopy(transformer).float().eval()
+    modules = dict(inner.named_modules())
+    with torch.no_grad():
+        for key in weights:
+            if key.endswith(".lora_A"):
+                name = key[: -len(".lora_A")]
+                a, b = weights[key].float(), weights[name + ".lora_B"].float()
+                modules[name].weight += scale * (b @ a)
+    head = torch.nn.Linear(inner.config.hidden_size, 2)
+    with torch.no_grad():
+        head.weight.copy_(weights["head.weight"].float())
+        head.bias.copy_(weights["head.bias"].float())
+
+    class SpanModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner, self.head = inner, head
+
+        def forward(self, **kw):
+            logits = self.head(self.inner(**kw).last_hidden_state)
+            return logits[..., 0], logits[..., 1]
+
+    return SpanModel().eval()
+
+
+def _export(model, tokenizer, path: Path) -> tuple[str, ...]:
+    import warnings
+
+    import torch
+
+    from .fast_encoder import INPUTS
+
+    inputs = tuple(n for n in INPUTS if n in tokenizer.model_input_names)
+
+    class Positional(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return self.inner(**dict(zip(inputs, args)))
+
+    sample = tokenizer([("a question?", "a short passage"), ("another one", "and a longer passage, with more")],
+                       padding=True, return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*inputs, "start_logits", "end_logits")}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Positional(model), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
+                          output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=17,
+                          dynamo=False)
+    return inputs
+
+
+def _reference(model, tokenizer) -> list[tuple[np.ndarray, np.ndarray]]:
+    """torch's start and end logits for CHECK_PAIRS, in one padded batch, each cut to its own tokens."""
+    import torch
+
+    enc = tokenizer([q for q, _ in CHECK_PAIRS], [p for _, p in CHECK_PAIRS], truncation="only_second",
+                    max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        start, end = model(**{k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc})
+    lengths = enc["attention_mask"].sum(1).tolist()
+    return [(start[k, :n].numpy(), end[k, :n].numpy()) for k, n in enumerate(lengths)]
+
+
+def _check(reference: list[tuple[np.ndarray, np.ndarray]], folder: Path) -> float:
+    """Largest difference between torch's and the export's logits over CHECK_PAIRS (inf if the tokens differ)."""
+    reader = Reader(folder)
+    worst = 0.0
+    for (q, p), (ref_s, ref_e) in zip(CHECK_PAIRS, reference):
+        r = reader.read(q, [p])[0]
+        if len(r.start) != len(ref_s):
+            return float("inf")  # the tokenizers disagree
+        mask = np.isfinite(r.start)
+        worst = max(worst, float(np.abs(r.start[mask] - ref_s[mask]).max()),
+                    float(np.abs(r.end[mask] - ref_e[mask]).max()))
+    return worst
