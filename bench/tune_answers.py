@@ -504,9 +504,49 @@ def followups(indexes: Path) -> dict:
             history.append((turn["q"], answer))
     return {"follow_ups": n, "answer_in_sentence": round(in_sentence / n, 3), "answer_in_passage": round(in_passage / n, 3)}
 
+def reader_veto(indexes: Path, items: list[dict]) -> None:
+    """The reader's veto (qa.confidence.READER_REFUSE_AT): refusals per threshold, tune and test halves.
+
+    Per question of the manuals and the sample (SQuAD is left out: the reader was trained on its
+    train articles): the confidence `ask` reports without the veto, and the reader's best span over
+    "no answer" in the first three passages. Choose on the tune rows; the test rows are for reporting.
+    """
+    from qa import confidence
+    from qa.search import Searcher
+
+    rows = []
+    for name, qs in datasets(items).items():
+        if name == "squad":
+            continue
+        searcher = Searcher(indexes / f"idx-{name}")
+        for it in qs:
+            saved = confidence.READER_REFUSE_AT
+            confidence.READER_REFUSE_AT = float("-inf")  # the confidence without the veto
+            try:
+                a = searcher.ask(it["q"])
+            finally:
+                confidence.READER_REFUSE_AT = saved
+            reader = searcher.reader()
+            texts = [h.text for h in a.passages[:3]]
+            best = max((f[0] for r, t in zip(reader.read(a.interpreted_as or it["q"], texts), texts)
+                        if (f := r.best(0, len(t)))), default=-30.0) if reader else None
+            rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best))
+    for at in (-2.0, -3.0, -4.0, -5.0):
+        for under in (0.5, 0.6):
+            cells = []
+            for split in ("tune", "test"):
+                for real in (True, False):
+                    mine = [r for r in rows if r[1] == split and r[2] == real]
+                    now = sum(r[3] < confidence.ANSWER_AT for r in mine)
+                    vetoed = sum(r[3] < confidence.ANSWER_AT or (r[4] is not None and r[4] < at and r[3] < under)
+                                 for r in mine)
+                    cells.append(f"{split} {'real' if real else 'off-topic'} refused {now}->{vetoed}/{len(mine)}")
+            print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev"])
+    ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev", "veto"])
     ap.add_argument("--squad", default=str(SQUAD))
     ap.add_argument("--indexes", default="/tmp/qwork", help="folder with idx-squad, idx-sample, idx-<manual> (qa index)")
     ap.add_argument("--cache", default="/tmp/qwork/collected.json", help="collected features (delete to recollect)")
@@ -516,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     items = squad_questions(Path(args.squad))
     if args.stage == "dev":
         report(Path(args.indexes), items, ap_cache.parent)
+        return 0
+    if args.stage == "veto":
+        reader_veto(Path(args.indexes), items)
         return 0
     if args.stage == "span":
         fit_span(items, ap_cache)

@@ -204,5 +204,23 @@ def probability(x: np.ndarray, led: bool = False) -> float:
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
+# The reader's veto (qa/reader.py): when no span in the leading passages beats the
+# reader's "no answer" by more than READER_REFUSE_AT (its score is below it) and the
+# confidence is under READER_DOUBTS_UNDER, the answer is withheld. Chosen on the tune
+# halves (the reader never saw them; `python -m bench.tune_answers veto`): -4 and 0.5
+# refuse 2 more of the sample's 12 tune shared-word off-topic questions and cost 1 real
+# question of 164 (-3: the same 2 for 3). Test halves: sample shared-word off-topic
+# 7 -> 10 of 12 refused, no real question lost.
+READER_REFUSE_AT = -4.0
+READER_DOUBTS_UNDER = 0.5
+
+
+def doubted(p: float, reader_best: float | None) -> float:
+    """`p`, or just under ANSWER_AT when the reader finds no answer and `p` is not high (see READER_REFUSE_AT)."""
+    if reader_best is not None and reader_best < READER_REFUSE_AT and p < READER_DOUBTS_UNDER:
+        return min(p, ANSWER_AT * 0.99)
+    return p
+
+
 def label(p: float) -> str:
     return "strong" if p >= STRONG_AT else "partial" if p >= ANSWER_AT else "weak"

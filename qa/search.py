@@ -25,7 +25,7 @@ from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .reader import READS, open_reader, prefetch_reader
-from .span import best_span, read_span, wanted
+from .span import answer_span, wanted
 
 # "Not found" is decided by qa/confidence.py: a probability fitted across
 # corpora, not an absolute cosine (0.20 on the top three, which refused 0-3 of
@@ -95,6 +95,10 @@ class Searcher:
         # An optional cross-encoder from a local folder orders the best passages again (qa.rerank).
         self.reranker = Reranker(reranker) if isinstance(reranker, (str, Path)) else reranker
         self._checked: str | None = None
+
+    def reader(self):
+        """The extractive reader for this index's model (qa/reader.py), or None: another model, or no export."""
+        return open_reader(self._model_sha256)
 
     @property
     def generation(self) -> Generation:
@@ -173,7 +177,7 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
         # the reader reads the passages the answer is chosen from, with the completed question
-        reader = open_reader(self._model_sha256)
+        reader = self.reader()
         readings = reader.read(searched, [p.text for p in passages[:min(READS, ANSWER_FROM)]]) if reader else []
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
                                   everything=bool(stored), readings=readings)
@@ -205,15 +209,16 @@ class Searcher:
             # the pool's fused scores, best first: the confidence was fitted on them, before the second stage
             x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
                                     fused, documents, float(s_vec @ q), _type_match(searched, scored), rows)
-            p_answer = confidence.probability(x)
+            # the reader's best span over "no answer" in the passages it read (None without a reader)
+            read_best = max((f[0] for r, p in zip(readings, passages) if (f := r.best(0, len(p.text)))), default=None)
+            p_answer = confidence.doubted(confidence.probability(x), read_best)
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law
                 # "On Combating Human Trafficking": the law's own name restates it, the date answers)
                 found = readings[top].best(hit.answer_start, chosen[top][1]) if top < len(readings) else None
-                short = (read_span(searched, sentence, found[1] - hit.answer_start, found[2] - hit.answer_start, found[3])
-                         if found is not None else best_span(searched, sentence))
-                span = cited_span(short, passages[top], hit.answer_start, citation)
+                read = (found[1] - hit.answer_start, found[2] - hit.answer_start, found[3]) if found else None
+                span = cited_span(answer_span(searched, sentence, read), passages[top], hit.answer_start, citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it
                 # a reranker has already read the passages: its order stands

@@ -135,3 +135,8 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
         code = bool(_CODE.match(sentence[a:b].strip()))
         rows[r, -2:] = code, code and wants_code
     return rows
+
+
+def looks_like_code(text: str) -> bool:
+    """One token with a path, option, address or man-page mark, as the "code" feature reads it."""
+    return bool(_CODE.match(text.strip()))

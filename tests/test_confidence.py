@@ -99,3 +99,21 @@ def test_the_tuning_tool_fits_on_what_ask_computed(searcher):
     again = probabilities(x, led, confidence.WEIGHTS, confidence.LED_WEIGHT)
     assert np.allclose(again, [r["p"] for r in rows], atol=1e-9)
     assert rows[0]["sentence"] in searcher.ask(items[0]["q"]).answer.sentence
+
+
+def test_the_reader_withholds_only_a_doubtful_answer_it_finds_no_span_for():
+    low, high = confidence.ANSWER_AT + 0.1, confidence.READER_DOUBTS_UNDER + 0.1
+    assert confidence.label(confidence.doubted(low, confidence.READER_REFUSE_AT - 1)) == "weak"
+    assert confidence.doubted(low, confidence.READER_REFUSE_AT + 1) == low  # the reader found something
+    assert confidence.doubted(high, confidence.READER_REFUSE_AT - 1) == high  # sure enough without it
+    assert confidence.doubted(low, None) == low  # no reader (another model)
+
+
+def test_a_shared_word_question_the_reader_finds_no_answer_to_is_not_found(searcher, monkeypatch):
+    # shares "Supreme Court" and "Azerbaijan" with the sample; nothing says how long a term is
+    question = "How long is a judge's term on the Supreme Court of Azerbaijan?"
+    assert searcher.ask(question).answer is None
+    monkeypatch.setattr(confidence, "READER_REFUSE_AT", float("-inf"))
+    assert searcher.ask(question).answer is not None  # what the confidence alone said
+    # a real question keeps its answer
+    assert "6th of May 2004" in searcher.ask("When was the inter-agency task force set up?").answer.sentence

@@ -61,7 +61,7 @@ def test_ask_shows_the_answers_passage_first_when_it_leads(searcher, monkeypatch
     # a dead heat on the sample corpus (0.840 against 0.839): the passage holding the answer
     # ranks second, its sentence is surer by ~2.3 (without the reader, which settles this one otherwise)
     import qa.search
-    monkeypatch.setattr(qa.search, "open_reader", lambda sha: None)
+    monkeypatch.setattr(qa.search, "open_reader", lambda sha: None)  # read through Searcher.reader
     after = searcher.ask(question)
     monkeypatch.setattr(ranking, "LEAD_TIE", 0.0)
     before = searcher.ask(question)
