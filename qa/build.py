@@ -32,6 +32,7 @@ from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
 from .lexical import keyword_text
 from .onnx_export import ensure_export
+from .reader import reader_missing
 from .reader_export import ensure_reader_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
@@ -162,6 +163,8 @@ def build_index(
             p = plan(quick, sources, rebuild=False)
             # An older format is rewritten (everything carried over, nothing embedded): the upgrade.
             if not p.todo and not p.removed and quick.format_version == manifest_io.FORMAT_VERSION:
+                if reader_missing(quick.model.sha256):  # an index from before the reader: make it once
+                    ensure_reader_export(embedder or for_build(settings.model, settings.device), say)
                 return BuildReport(
                     documents=len(p.unchanged),
                     passages=quick.counts.passages,

@@ -61,6 +61,11 @@ def reader_dir(model_sha256: str) -> Path:
     return cache_root() / f"reader-{model_sha256[:16]}-{adapter_sha256()[:12]}-v{READER_VERSION}"
 
 
+def reader_missing(model_sha256: str) -> bool:
+    """Whether these weights should have a reader and its export is not made yet."""
+    return adapter_meta().get("base_model_sha256") == model_sha256 and not (reader_dir(model_sha256) / "meta.json").exists()
+
+
 @dataclass(frozen=True)
 class Reading:
     """One passage read with the question: per-token start/end logits over the passage's characters."""

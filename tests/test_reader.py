@@ -79,3 +79,20 @@ def test_ask_answers_with_the_readers_span_and_never_the_title(tmp_path: Path, e
     assert when.span is not None and "18 miles" in when.span.text
     # why-questions get no span: a reason is a clause
     assert s.ask("Why was the lamp electrified?").answer is None or s.ask("Why was the lamp electrified?").answer.span is None
+
+
+def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index(tmp_path: Path, embedder, reader):
+    import shutil
+
+    from conftest import build_at
+    from qa.reader import reader_dir, reader_missing
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.txt").write_text(LIGHTHOUSE)
+    build_at(docs, tmp_path / "index", embedder)
+    sha = embedder.identity().sha256
+    shutil.rmtree(reader_dir(sha))  # as if built by a version without the reader
+    assert reader_missing(sha)
+    report = build_at(docs, tmp_path / "index", embedder)
+    assert report.up_to_date and not reader_missing(sha)
