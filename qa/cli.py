@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import textwrap
 import warnings
@@ -82,7 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            return _run(args)
+            code = _run(args)
+            sys.stdout.flush()  # inside the try: a closed pipe is found here, not at exit
+            return code
+        except BrokenPipeError:
+            # `qa ask ... | head`: the reader of our output left; that is not an error to show
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         finally:
             for w in {str(w.message): w for w in caught}:
                 print(f"warning: {w}", file=sys.stderr)

@@ -24,7 +24,7 @@ from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
-from .reader import READS, open_reader, prefetch_reader
+from .reader import READS, SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
 from .span import answer_span, wanted
 
 # "Not found" is decided by qa/confidence.py: a probability fitted across
@@ -216,7 +216,8 @@ class Searcher:
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law
                 # "On Combating Human Trafficking": the law's own name restates it, the date answers)
-                found = readings[top].best(hit.answer_start, chosen[top][1]) if top < len(readings) else None
+                found = (readings[top].best(hit.answer_start, chosen[top][1], SHOWN_SPAN_TOKENS)
+                         if top < len(readings) else None)
                 read = (found[1] - hit.answer_start, found[2] - hit.answer_start, found[3]) if found else None
                 span = cited_span(answer_span(searched, sentence, read), passages[top], hit.answer_start, citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top

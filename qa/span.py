@@ -1,6 +1,8 @@
 """The short answer inside the answering sentence: a name, date, number or noun phrase.
 
-No tagger or model: the question's wh-phrase says what kind of answer it
+With the default model, the extractive reader (qa/reader.py) proposes the
+span and these rules keep the last word only where their pick looks like code
+(`answer_span`); with any other model the rules pick it alone. No tagger: the question's wh-phrase says what kind of answer it
 wants; candidate spans come from patterns (qa/span_candidates.py: capitalised
 runs, dates, numbers with their unit, quoted titles, lists, runs of content
 words between function words), none made only of the question's words; a

@@ -88,3 +88,19 @@ def test_eval_questions_asks_only_the_chosen_split(sample_index, capsys):
     assert json.loads(capsys.readouterr().out)["questions"] == halves.count("tune") < len(halves)
     assert main(args + ["--split", "tuning"]) == 2  # a mistyped split is an error, not a report of zeros
     assert "no questions of split 'tuning'" in capsys.readouterr().err
+
+
+def test_ask_into_a_pipe_closed_early_ends_quietly(sample_index):
+    """`qa ask ... | head -1`: the reader leaving is not an error, and never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    settings, _ = sample_index
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "ask", "When was the law on combating trafficking adopted?",
+                             "--index", str(settings.index), "-k", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
+    proc.stdout.close()  # gone before anything is written: every write finds the pipe closed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
