@@ -6,6 +6,7 @@ need torch (see fast_encoder).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -42,10 +43,32 @@ def ensure_export(embedder: Embedder, say=lambda message: None) -> dict | None:
     if pooling not in POOLINGS:
         say(f"Fast query path off: pooling {pooling!r} is not supported (questions use torch).")
         return None
+    with staging(folder) as tmp:
+        return _make(embedder, identity, pooling, tmp, folder, say)
+
+
+@contextlib.contextmanager
+def staging(folder: Path):
+    """A fresh temporary folder beside `folder`, removed afterwards: an export is written there and
+    renamed into place whole (`publish`), so a crash never leaves a half-written export."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{threading.get_ident()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def publish(tmp: Path, folder: Path) -> None:
+    try:
+        os.rename(tmp, folder)  # atomic; loses cleanly to a concurrent exporter
+    except OSError:
+        pass
+
+
+def _make(embedder: Embedder, identity: ModelIdentity, pooling: str, tmp: Path, folder: Path, say) -> dict | None:
     try:
         meta = _export(embedder, identity, pooling, tmp)
         _write_json(tmp / "meta.json", meta)
@@ -55,17 +78,12 @@ def ensure_export(embedder: Embedder, say=lambda message: None) -> dict | None:
             say(f"Fast query path off: the ONNX export agrees with torch only to cosine {cosine:.6f}.")
             return None
         _write_json(tmp / "meta.json", meta)
-        try:
-            os.rename(tmp, folder)  # atomic; loses cleanly to a concurrent exporter
-        except OSError:
-            pass
+        publish(tmp, folder)
         say(f"Fast query path: ONNX export checked against torch (min cosine {cosine:.6f}).")
         return meta
     except Exception as exc:  # the fast path is an optimisation, never a failure
         say(f"Fast query path off: export failed ({type(exc).__name__}: {exc}).")
         return None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def export_graph(transformer, tokenizer, path: Path) -> tuple[str, ...]:

@@ -7,15 +7,12 @@ the weights the adapter was trained on get a reader.
 from __future__ import annotations
 
 import copy
-import os
-import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 
 from .documents import file_sha256
-from .onnx_export import _write_json
+from .onnx_export import _write_json, publish, staging
 from .reader import ADAPTER, MAX_TOKENS, READER_VERSION, Reader, adapter_meta, adapter_sha256, reader_dir
 
 # The export must give the logits torch gives, to this much, on these pairs.
@@ -44,37 +41,29 @@ def ensure_reader_export(embedder, say=lambda message: None) -> dict | None:
     except ImportError:
         say("Reader off: onnxruntime is not installed.")
         return None
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".tmp-{folder.name}-{os.getpid()}-{threading.get_ident()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        model = _merged(embedder.model[0].auto_model, meta)
-        tokenizer = embedder.model.tokenizer
-        # torch's logits before exporting: tracing leaves the model's mask handling changed behind it
-        reference = _reference(model, tokenizer)
-        inputs = _export(model, tokenizer, tmp / "model.onnx")
-        tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
-        out = {"reader_version": READER_VERSION, "model_sha256": identity.sha256, "adapter_sha256": adapter_sha256(),
-               "inputs": list(inputs), "pad_id": int(tokenizer.pad_token_id or 0),
-               "pad_token": str(tokenizer.pad_token or "[PAD]"),
-               "files": {n: file_sha256(tmp / n) for n in ("model.onnx", "tokenizer.json")}}
-        _write_json(tmp / "meta.json", out)
-        difference = _check(reference, tmp)
-        if difference > MAX_DIFFERENCE:
-            say(f"Reader off: the ONNX export differs from torch by {difference:.5f}.")
-            return None
+    with staging(folder) as tmp:
         try:
-            os.rename(tmp, folder)  # atomic; loses cleanly to a concurrent exporter
-        except OSError:
-            pass
-        say(f"Reader: exported and checked against torch (largest difference {difference:.1e}).")
-        return out
-    except Exception as exc:  # the reader improves answers; an index never fails for want of it
-        say(f"Reader off: export failed ({type(exc).__name__}: {exc}).")
-        return None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            model = _merged(embedder.model[0].auto_model, meta)
+            tokenizer = embedder.model.tokenizer
+            # torch's logits before exporting: tracing leaves the model's mask handling changed behind it
+            reference = _reference(model, tokenizer)
+            inputs = _export(model, tokenizer, tmp / "model.onnx")
+            tokenizer.backend_tokenizer.save(str(tmp / "tokenizer.json"))
+            out = {"reader_version": READER_VERSION, "model_sha256": identity.sha256,
+                   "adapter_sha256": adapter_sha256(), "inputs": list(inputs),
+                   "pad_id": int(tokenizer.pad_token_id or 0), "pad_token": str(tokenizer.pad_token or "[PAD]"),
+                   "files": {n: file_sha256(tmp / n) for n in ("model.onnx", "tokenizer.json")}}
+            _write_json(tmp / "meta.json", out)
+            difference = _check(reference, tmp)
+            if difference > MAX_DIFFERENCE:
+                say(f"Reader off: the ONNX export differs from torch by {difference:.5f}.")
+                return None
+            publish(tmp, folder)
+            say(f"Reader: exported and checked against torch (largest difference {difference:.1e}).")
+            return out
+        except Exception as exc:  # the reader improves answers; an index never fails for want of it
+            say(f"Reader off: export failed ({type(exc).__name__}: {exc}).")
+            return None
 
 
 def _merged(transformer, meta: dict):
