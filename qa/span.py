@@ -137,15 +137,34 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
     return Span(sentence[a:b], a, b, label, float(p[i]))
 
 
+# The rules' pick stands over the reader's when they are this sure of it (see answer_span).
+RULES_SURE = 0.7
+
+
 def answer_span(question: str, sentence: str, read: tuple[int, int, float] | None) -> Span | None:
-    """The short answer: the reader's span `read` (start, end, probability in `sentence`) unless the rules
-    pick a span that looks like code ("/etc/alternatives/", "Accept=yes"), which they weigh for
-    command, file and option questions and the reader, trained on SQuAD, was never shown. Without a
-    reading, the rules' pick. The manuals' and sample's tune halves, F1: reader alone 0.415, this 0.449."""
+    """The short answer: the reader's span `read` (start, end, probability in `sentence`), except
+
+    - where the rules pick a span that looks like code ("/etc/alternatives/", "Accept=yes"), which
+      they weigh for command, file and option questions and the reader, trained on SQuAD, was never
+      shown (the manuals' and sample's tune halves, F1: reader alone 0.415, with this 0.449);
+    - where the rules are sure (probability >= RULES_SURE among the sentence's candidates), or the
+      reader's span is made only of the question's own words ("Chairman" for "Who chairs the
+      Military Chamber?"; the rules never offer such a span): tune halves' exact match 41 -> 42
+      of 122, F1 unchanged (0.5, 0.8 and 0.9 no better).
+
+    Without a reading, the rules' pick."""
     rule = best_span(question, sentence)
-    if read is None or (rule is not None and span_features.looks_like_code(rule.text)):
+    if read is None or (rule is not None and (span_features.looks_like_code(rule.text) or rule.score >= RULES_SURE)):
         return rule
-    return read_span(question, sentence, *read)
+    found = read_span(question, sentence, *read)
+    if rule is not None and found is not None and _only_question_words(question, found.text):
+        return rule
+    return found
+
+
+def _only_question_words(question: str, text: str) -> bool:
+    words = [w for w in WORD.findall(text) if w.lower() not in FUNCTION]
+    return bool(words) and {stem(w) for w in words} <= question_terms(question)
 
 
 def read_span(question: str, sentence: str, start: int, end: int, probability: float) -> Span | None:

@@ -139,3 +139,21 @@ def test_a_question_for_a_file_or_command_picks_the_code_looking_span():
     sentence = 'If the submitter and you disagree, the "tech-ctte" pseudo-package takes the question.'
     span = best_span("Which pseudo-package decides when the submitter and I can't agree about a bug?", sentence)
     assert span is not None and span.text == "tech-ctte"
+
+
+def test_the_readers_span_gives_way_to_code_to_sure_rules_and_never_restates_the_question():
+    from qa.span import answer_span
+
+    s = ("On 19th of September 2019, the Chairman of Military Chamber of the Supreme Court of the Republic "
+         "of Azerbaijan, Aziz Seyidov met a member of US Department of State.")
+    chairman = (s.index("Chairman"), s.index("Chairman") + len("Chairman"), 0.6)
+    assert answer_span("Who chairs the Military Chamber?", s, chairman).text == "Aziz Seyidov"
+    department = (s.index("US Department"), s.index("US Department") + len("US Department of State"), 0.6)
+    assert answer_span("Who did Aziz Seyidov meet?", s, department).text == "US Department of State"
+    assert answer_span("Who did Aziz Seyidov meet?", s, None) == span.best_span("Who did Aziz Seyidov meet?", s)
+    code = "Since bookworm, keys for third-party repositories go in /etc/apt/keyrings/ and are named in Signed-By."
+    question = "Which directory holds the keys of other repositories?"
+    rules = span.best_span(question, code)
+    assert rules is not None and "etc/apt/keyrings" in rules.text  # looks like code: the rules' pick stands
+    bookworm = (code.index("bookworm"), code.index("bookworm") + len("bookworm"), 0.9)
+    assert answer_span(question, code, bookworm).text == rules.text
