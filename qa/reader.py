@@ -41,6 +41,10 @@ MAX_SPAN_TOKENS = 30
 SHOWN_SPAN_TOKENS = 8
 # Only the passages the answer is chosen from are read (search.ANSWER_FROM).
 READS = 3
+# The reader sees at most this much of a question: a word piece is at least one
+# character, so the passage keeps at least 384 - 250 - 3 pieces (a 4,000-character
+# question could otherwise leave it none, which the tokenizer refuses).
+QUESTION_CHARS = 250
 
 
 @functools.lru_cache(maxsize=1)
@@ -136,6 +140,7 @@ class Reader:
         """Each passage read with `question`, in one batch."""
         if not passages:
             return []
+        question = question[:QUESTION_CHARS]
         encoded = self._tokenizer.encode_batch([(question, p) for p in passages])
         feeds = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
                  "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,8 @@ from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .reader import READS, SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
 from .span import answer_span, wanted
+
+log = logging.getLogger(__name__)
 
 # "Not found" is decided by qa/confidence.py: a probability fitted across
 # corpora, not an absolute cosine (0.20 on the top three, which refused 0-3 of
@@ -99,6 +102,17 @@ class Searcher:
     def reader(self):
         """The extractive reader for this index's model (qa/reader.py), or None: another model, or no export."""
         return open_reader(self._model_sha256)
+
+    def _read(self, question: str, passages) -> list:
+        """The reader's readings of `passages`, or none: the reader helps an answer, never stops one."""
+        reader = self.reader()
+        if reader is None:
+            return []
+        try:
+            return reader.read(question, [p.text for p in passages])
+        except Exception as exc:
+            log.warning("The reader could not read these passages (%s); answering without it.", exc)
+            return []
 
     @property
     def generation(self) -> Generation:
@@ -177,8 +191,7 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
         # the reader reads the passages the answer is chosen from, with the completed question
-        reader = self.reader()
-        readings = reader.read(searched, [p.text for p in passages[:min(READS, ANSWER_FROM)]]) if reader else []
+        readings = self._read(searched, passages[:min(READS, ANSWER_FROM)])
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
                                   everything=bool(stored), readings=readings)
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again

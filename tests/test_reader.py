@@ -96,3 +96,13 @@ def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index
     assert reader_missing(sha)
     report = build_at(docs, tmp_path / "index", embedder)
     assert report.up_to_date and not reader_missing(sha)
+
+
+def test_a_question_as_long_as_the_page_accepts_is_read_not_refused(reader, searcher):
+    from qa.search import MAX_QUESTION_CHARS
+
+    long = ("When was the law on combating human trafficking adopted " * 80)[:MAX_QUESTION_CHARS]
+    reading = reader.read(long, [LIGHTHOUSE, ""])
+    assert reading[0].best(0, len(LIGHTHOUSE)) is not None and reading[1].best(0, 1) is None
+    answer = searcher.ask(long)  # answered (or not found), never an exception
+    assert answer.passages
