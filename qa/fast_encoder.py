@@ -53,6 +53,17 @@ def export_dir(model_sha256: str) -> Path:
     return cache_root() / f"{model_sha256[:16]}-v{EXPORT_VERSION}"
 
 
+def checked_meta(folder: Path, version_key: str, version: int) -> dict:
+    """An export folder's meta.json, once its version and its files' checksums hold (ValueError if not)."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    if meta.get(version_key) != version:
+        raise ValueError(f"{version_key.replace('_', ' ')} {meta.get(version_key)} is not {version}")
+    for name in ("model.onnx", "tokenizer.json"):
+        if not _verified(folder / name, meta["files"][name]):
+            raise ValueError(f"{folder / name} does not match its checksum")
+    return meta
+
+
 class FastEncoder:
     """Encodes queries like `Embedder` does, with ONNX Runtime and `tokenizers` only."""
 
@@ -61,12 +72,7 @@ class FastEncoder:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("export_version") != EXPORT_VERSION:
-            raise ValueError(f"export version {meta.get('export_version')} is not {EXPORT_VERSION}")
-        for name in ("model.onnx", "tokenizer.json"):
-            if not _verified(folder / name, meta["files"][name]):
-                raise ValueError(f"{folder / name} does not match its checksum")
+        meta = checked_meta(folder, "export_version", EXPORT_VERSION)
         self.meta = meta
         self.name = meta["name"]
         self.max_tokens = int(meta["max_tokens"])

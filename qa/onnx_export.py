@@ -91,27 +91,36 @@ def export_graph(transformer, tokenizer, path: Path) -> tuple[str, ...]:
 
     The one export used for the question path, and by bench.embed_runtimes for its variants.
     """
+    sample = tokenizer(["a short text", "and another, longer one"], padding=True, return_tensors="pt")
+    return export_module(lambda inner, **kw: inner(**kw).last_hidden_state, transformer, tokenizer, sample,
+                         ("last_hidden_state",), path)
+
+
+def export_module(forward, module, tokenizer, sample, outputs: tuple[str, ...], path: Path) -> tuple[str, ...]:
+    """Export `forward(module, **inputs)` to ONNX at `path` with batch and token axes free; returns the input names.
+
+    `sample` (a padded tokenizer batch) is what the graph is traced with. Shared by the
+    query encoder's export and the reader's (qa/reader_export.py).
+    """
     import warnings
 
     import torch
 
     inputs = tuple(n for n in INPUTS if n in tokenizer.model_input_names)
 
-    class Hidden(torch.nn.Module):
+    class Positional(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
         def forward(self, *args):
-            return self.inner(**dict(zip(inputs, args))).last_hidden_state
+            return forward(self.inner, **dict(zip(inputs, args)))
 
-    sample = tokenizer(["a short text", "and another, longer one"], padding=True, return_tensors="pt")
-    axes = {n: {0: "batch", 1: "tokens"} for n in inputs}
-    axes["last_hidden_state"] = {0: "batch", 1: "tokens"}
+    axes = {n: {0: "batch", 1: "tokens"} for n in (*inputs, *outputs)}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about constant shapes
-        torch.onnx.export(Hidden(transformer), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
-                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+        torch.onnx.export(Positional(module), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
+                          output_names=list(outputs), dynamic_axes=axes, opset_version=17, dynamo=False)
     return inputs
 
 

@@ -16,7 +16,6 @@ rule-based span picker), as before.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .fast_encoder import _session, _verified, cache_root
+from .fast_encoder import _session, cache_root, checked_meta
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,6 @@ MAX_SPAN_TOKENS = 30
 # for Combating Human Trafficking" for who leads the taskforce). Tune halves (manuals
 # and sample), short-answer F1 x questions: 8 -> 55.2 of 122, 12 -> 54.8, 16 -> 54.6, 30 -> 54.8.
 SHOWN_SPAN_TOKENS = 8
-# Only the passages the answer is chosen from are read (search.ANSWER_FROM).
-READS = 3
 # The reader sees at most this much of a question: a word piece is at least one
 # character, so the passage keeps at least 384 - 250 - 3 pieces (a 4,000-character
 # question could otherwise leave it none, which the tokenizer refuses).
@@ -84,6 +81,8 @@ class Reading:
     end: np.ndarray
     offsets: np.ndarray  # (tokens, 2) character offsets into the passage text
     null: float  # the [CLS] score: "this passage holds no answer"
+    p_start: np.ndarray  # the passage's start and end distributions (softmax of the logits)
+    p_end: np.ndarray
 
     def best(self, lo: int, hi: int, longest: int = MAX_SPAN_TOKENS) -> tuple[float, int, int, float] | None:
         """(score - null, start, end, probability) of the best span inside characters [lo, hi) whose
@@ -101,15 +100,16 @@ class Reading:
         i, j = np.meshgrid(np.arange(inside.size), np.arange(inside.size), indexing="ij")
         pair[(j < i) | (inside[j] - inside[i] > longest)] = -np.inf
         a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
-        ps, pe = _softmax(self.start), _softmax(self.end)
         ti, tj = inside[a], inside[b]
         return (float(pair[a, b] - self.null), int(self.offsets[ti, 0]), int(self.offsets[tj, 1]),
-                float(ps[ti] * pe[tj]))
+                float(self.p_start[ti] * self.p_end[tj]))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
     finite = np.isfinite(x)
     out = np.zeros_like(x, dtype=np.float64)
+    if not finite.any():  # an empty passage: no token to open or close an answer
+        return out
     v = np.exp(x[finite] - x[finite].max())
     out[finite] = v / v.sum()
     return out
@@ -123,13 +123,7 @@ class Reader:
         from tokenizers import Tokenizer
 
         folder = Path(folder)
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("reader_version") != READER_VERSION:
-            raise ValueError(f"reader version {meta.get('reader_version')} is not {READER_VERSION}")
-        for name in ("model.onnx", "tokenizer.json"):
-            if not _verified(folder / name, meta["files"][name]):
-                raise ValueError(f"{folder / name} does not match its checksum")
-        self.meta = meta
+        meta = checked_meta(folder, "reader_version", READER_VERSION)
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
         self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
@@ -149,8 +143,9 @@ class Reader:
         out = []
         for k, e in enumerate(encoded):
             context = np.array([s == 1 for s in e.sequence_ids])
-            out.append(Reading(np.where(context, start[k], -np.inf), np.where(context, end[k], -np.inf),
-                               np.array(e.offsets, dtype=np.int64).reshape(-1, 2), float(start[k][0] + end[k][0])))
+            s, t = np.where(context, start[k], -np.inf), np.where(context, end[k], -np.inf)
+            out.append(Reading(s, t, np.array(e.offsets, dtype=np.int64).reshape(-1, 2), float(start[k][0] + end[k][0]),
+                               _softmax(s), _softmax(t)))
         return out
 
 
@@ -164,12 +159,18 @@ def prefetch_reader(model_sha256: str) -> None:
 
 
 def open_reader(model_sha256: str) -> Reader | None:
-    """The reader exported for these weights, or None (another model, no export yet, no onnxruntime)."""
+    """The reader exported for these weights, or None (another model, no export yet, no onnxruntime).
+
+    "No export yet" is not remembered: a long-lived process (the web page) gets the
+    reader once `qa index` has made it.
+    """
     with _lock:
         if model_sha256 not in _opened:
+            if reader_missing(model_sha256):
+                return None
             reader = None
             folder = reader_dir(model_sha256)
-            if adapter_meta().get("base_model_sha256") == model_sha256 and (folder / "meta.json").exists():
+            if adapter_meta().get("base_model_sha256") == model_sha256:
                 try:
                     reader = Reader(folder)
                 except ImportError:

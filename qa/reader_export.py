@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .documents import file_sha256
-from .onnx_export import _write_json, publish, staging
+from .onnx_export import _write_json, export_module, publish, staging
 from .reader import ADAPTER, MAX_TOKENS, READER_VERSION, Reader, adapter_meta, adapter_sha256, reader_dir
 
 # The export must give the logits torch gives, to this much, on these pairs.
@@ -99,31 +99,10 @@ def _merged(transformer, meta: dict):
 
 
 def _export(model, tokenizer, path: Path) -> tuple[str, ...]:
-    import warnings
-
-    import torch
-
-    from .fast_encoder import INPUTS
-
-    inputs = tuple(n for n in INPUTS if n in tokenizer.model_input_names)
-
-    class Positional(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *args):
-            return self.inner(**dict(zip(inputs, args)))
-
     sample = tokenizer([("a question?", "a short passage"), ("another one", "and a longer passage, with more")],
                        padding=True, return_tensors="pt")
-    axes = {n: {0: "batch", 1: "tokens"} for n in (*inputs, "start_logits", "end_logits")}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(Positional(model), tuple(sample[n] for n in inputs), str(path), input_names=list(inputs),
-                          output_names=["start_logits", "end_logits"], dynamic_axes=axes, opset_version=17,
-                          dynamo=False)
-    return inputs
+    return export_module(lambda inner, **kw: inner(**kw), model, tokenizer, sample, ("start_logits", "end_logits"),
+                         path)
 
 
 def _reference(model, tokenizer) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -25,7 +25,7 @@ from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
-from .reader import READS, SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
+from .reader import SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
 from .span import answer_span, wanted
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted
         weights = [fused_of[r] for r, _, _ in hits]
         # the reader reads the passages the answer is chosen from, with the completed question
-        readings = self._read(searched, passages[:min(READS, ANSWER_FROM)])
+        readings = self._read(searched, passages[:ANSWER_FROM])
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
                                   everything=bool(stored), readings=readings)
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again

@@ -84,6 +84,7 @@ def test_ask_answers_with_the_readers_span_and_never_the_title(tmp_path: Path, e
 def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index(tmp_path: Path, embedder, reader):
     import shutil
 
+    import qa.reader
     from conftest import build_at
     from qa.reader import reader_dir, reader_missing
 
@@ -94,8 +95,11 @@ def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index
     sha = embedder.identity().sha256
     shutil.rmtree(reader_dir(sha))  # as if built by a version without the reader
     assert reader_missing(sha)
+    qa.reader._opened.pop(sha, None)  # a process that has not opened it yet (the web page, say)
+    assert qa.reader.open_reader(sha) is None
     report = build_at(docs, tmp_path / "index", embedder)
     assert report.up_to_date and not reader_missing(sha)
+    assert qa.reader.open_reader(sha) is not None  # "no export yet" was not remembered
 
 
 def test_a_question_as_long_as_the_page_accepts_is_read_not_refused(reader, searcher):
