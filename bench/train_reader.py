@@ -26,6 +26,7 @@ import re
 import time
 from pathlib import Path
 
+from bench.lora import lora_model, save_adapter, trainable
 from bench.tune_answers import SQUAD, squad_split
 
 OUT = Path(__file__).resolve().parent.parent / "qa" / "models" / "reader-minilm-l6-lora.safetensors"
@@ -81,8 +82,7 @@ def examples(tokenizer, folder: Path = SQUAD, split: str = "train", seed: int = 
 
 def train(epochs: float = 2.0, out: Path = OUT) -> None:
     import torch
-    from safetensors.torch import save_file
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from qa.embedding import Embedder
     from qa.settings import DEFAULT_MODEL
@@ -94,18 +94,8 @@ def train(epochs: float = 2.0, out: Path = OUT) -> None:
     path = embedder.resolved
     tokenizer = AutoTokenizer.from_pretrained(path)
     data = examples(tokenizer)
-    bert = AutoModel.from_pretrained(path)
-    for p in bert.parameters():
-        p.requires_grad = False
-    adapters: dict[str, tuple] = {}
-    for name, module in bert.named_modules():
-        if isinstance(module, torch.nn.Linear) and name.startswith("encoder."):
-            a = torch.nn.Parameter(torch.randn(RANK, module.in_features) * 0.01)
-            b = torch.nn.Parameter(torch.zeros(module.out_features, RANK))
-            adapters[name] = (a, b)
-            module.register_forward_hook(lambda m, i, o, a=a, b=b: o + (i[0] @ a.t() @ b.t()) * (ALPHA / RANK))
-    head = torch.nn.Linear(bert.config.hidden_size, 2)
-    params = [p for ab in adapters.values() for p in ab] + list(head.parameters())
+    bert, adapters, head = lora_model(path, RANK, ALPHA, 2)
+    params = trainable(adapters, head)
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
     total = int(epochs * math.ceil(len(data) / 16))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, s / 100) * max(0.0, 1 - s / total))
@@ -136,13 +126,10 @@ def train(epochs: float = 2.0, out: Path = OUT) -> None:
                 print(f"step {step}/{total}  loss {loss.item():.3f}  {time.time() - started:.0f} s", flush=True)
             if step >= total:
                 break
-    weights = {"head.weight": head.weight, "head.bias": head.bias}
-    for name, (a, b) in adapters.items():
-        weights[f"{name}.lora_A"], weights[f"{name}.lora_B"] = a, b
     meta = {"format": "qa-reader-lora-1", "base_model": DEFAULT_MODEL, "base_model_sha256": embedder.identity().sha256,
             "rank": str(RANK), "alpha": str(ALPHA), "max_length": "384",
             "trained": f"bench/train_reader.py: squad_tune train articles ({len(data)} examples), {epochs:g} epochs"}
-    save_file({k: v.detach().half().contiguous() for k, v in weights.items()}, str(out), metadata=meta)
+    save_adapter(out, adapters, head, meta)
     print(f"wrote {out} ({out.stat().st_size:,} bytes) in {time.time() - started:.0f} s")
 
 

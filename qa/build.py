@@ -32,7 +32,7 @@ from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
 from .lexical import keyword_text
 from .onnx_export import ensure_export
-from .reader import reader_missing
+from .reader import KINDS, reader_missing
 from .reader_export import ensure_reader_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
@@ -163,8 +163,11 @@ def build_index(
             p = plan(quick, sources, rebuild=False)
             # An older format is rewritten (everything carried over, nothing embedded): the upgrade.
             if not p.todo and not p.removed and quick.format_version == manifest_io.FORMAT_VERSION:
-                if reader_missing(quick.model.sha256):  # an index from before the reader: make it once
-                    ensure_reader_export(embedder or for_build(settings.model, settings.device), say)
+                missing = [k for k in KINDS if reader_missing(quick.model.sha256, k)]
+                if missing:  # an index from before the reader or the relevance model: make them once
+                    model = embedder or for_build(settings.model, settings.device)
+                    for kind in missing:
+                        ensure_reader_export(model, say, kind)
                 return BuildReport(
                     documents=len(p.unchanged),
                     passages=quick.counts.passages,
@@ -257,7 +260,8 @@ def build_index(
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.
         fast = ensure_export(embedder, say) is not None
-        ensure_reader_export(embedder, say)  # the answer's reader, for the weights it was trained on
+        for kind in KINDS:  # the answer's reader and the passage relevance model, for the weights they were trained on
+            ensure_reader_export(embedder, say, kind)
         committed = manifest_io.read(root / name)
         return BuildReport(
             documents=len(documents),

@@ -241,3 +241,32 @@ def _verified(path: Path, sha256: str) -> bool:
     except OSError:
         pass
     return True
+
+
+class PairModel:
+    """An export that reads (question, text) pairs: the reader and the relevance model (ONNX Runtime, `tokenizers`).
+
+    A question keeps its first `question_chars` (a long one must leave the text room);
+    the text is cut to fit `max_tokens`, as they were trained.
+    """
+
+    def __init__(self, folder: Path, version_key: str, version: int, max_tokens: int, question_chars: int):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        meta = checked_meta(folder, version_key, version)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_tokens, strategy="only_second")
+        self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
+        self._inputs = tuple(meta["inputs"])
+        self._session = _session(folder, ort)
+        self._question_chars = question_chars
+
+    def _run(self, outputs: list[str], question: str, texts) -> tuple[list, list]:
+        """The tokenized pairs and the named outputs, in one batch."""
+        encoded = self._tokenizer.encode_batch([(question[:self._question_chars], t) for t in texts])
+        feeds = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                 "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        return encoded, self._session.run(outputs, {n: feeds[n] for n in self._inputs})

@@ -24,7 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .fast_encoder import _session, cache_root, checked_meta
+from . import relevance
+from .fast_encoder import PairModel, cache_root
 
 log = logging.getLogger(__name__)
 
@@ -44,33 +45,40 @@ SHOWN_SPAN_TOKENS = 8
 QUESTION_CHARS = 250
 
 
-@functools.lru_cache(maxsize=1)
-def adapter_meta() -> dict:
-    """The shipped adapter's metadata (base weights, rank); {} when it is missing."""
+@functools.lru_cache(maxsize=4)
+def adapter_meta(adapter: Path = ADAPTER) -> dict:
+    """A shipped adapter's metadata (base weights, rank); {} when it is missing."""
     try:
         from safetensors import safe_open
 
-        with safe_open(str(ADAPTER), framework="numpy") as f:
+        with safe_open(str(adapter), framework="numpy") as f:
             return dict(f.metadata() or {})
     except Exception:
         return {}
 
 
-@functools.lru_cache(maxsize=1)
-def adapter_sha256() -> str:
+@functools.lru_cache(maxsize=4)
+def adapter_sha256(adapter: Path = ADAPTER) -> str:
     from .documents import file_sha256
 
-    return file_sha256(ADAPTER)
+    return file_sha256(adapter)
 
 
-def reader_dir(model_sha256: str) -> Path:
+# What `qa index` exports per set of weights: the reader, and the passage relevance model (qa/relevance.py).
+KINDS = {"reader": (ADAPTER, READER_VERSION), "relevance": (relevance.ADAPTER, relevance.RELEVANCE_VERSION)}
+
+
+def reader_dir(model_sha256: str, kind: str = "reader") -> Path:
     """Per model and adapter: a new adapter is exported afresh, never read from an old export."""
-    return cache_root() / f"reader-{model_sha256[:16]}-{adapter_sha256()[:12]}-v{READER_VERSION}"
+    adapter, version = KINDS[kind]
+    return cache_root() / f"{kind}-{model_sha256[:16]}-{adapter_sha256(adapter)[:12]}-v{version}"
 
 
-def reader_missing(model_sha256: str) -> bool:
-    """Whether these weights should have a reader and its export is not made yet."""
-    return adapter_meta().get("base_model_sha256") == model_sha256 and not (reader_dir(model_sha256) / "meta.json").exists()
+def reader_missing(model_sha256: str, kind: str = "reader") -> bool:
+    """Whether these weights should have this export and it is not made yet."""
+    adapter, _ = KINDS[kind]
+    return (adapter_meta(adapter).get("base_model_sha256") == model_sha256
+            and not (reader_dir(model_sha256, kind) / "meta.json").exists())
 
 
 @dataclass(frozen=True)
@@ -115,31 +123,17 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return out
 
 
-class Reader:
+class Reader(PairModel):
     """The exported reader: ONNX Runtime and `tokenizers` only."""
 
     def __init__(self, folder: Path):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        folder = Path(folder)
-        meta = checked_meta(folder, "reader_version", READER_VERSION)
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]), pad_token=meta["pad_token"])
-        self._inputs = tuple(meta["inputs"])
-        self._session = _session(folder, ort)
+        super().__init__(folder, "reader_version", READER_VERSION, MAX_TOKENS, QUESTION_CHARS)
 
     def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
         """Each passage read with `question`, in one batch."""
         if not passages:
             return []
-        question = question[:QUESTION_CHARS]
-        encoded = self._tokenizer.encode_batch([(question, p) for p in passages])
-        feeds = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                 "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
-        start, end = self._session.run(["start_logits", "end_logits"], {n: feeds[n] for n in self._inputs})
+        encoded, (start, end) = self._run(["start_logits", "end_logits"], question, passages)
         out = []
         for k, e in enumerate(encoded):
             context = np.array([s == 1 for s in e.sequence_ids])
@@ -149,33 +143,39 @@ class Reader:
         return out
 
 
-_opened: dict[str, Reader | None] = {}
+_opened: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
 
 
 def prefetch_reader(model_sha256: str) -> None:
-    """Open the reader in a background thread (its ONNX session takes ~0.3 s, without the GIL)."""
-    threading.Thread(target=open_reader, args=(model_sha256,), name="qa-reader-open", daemon=True).start()
+    """Open the reader and the relevance model in a background thread (an ONNX session takes ~0.3 s, without the GIL)."""
+    def both():
+        open_reader(model_sha256)
+        open_reader(model_sha256, "relevance")
+
+    threading.Thread(target=both, name="qa-reader-open", daemon=True).start()
 
 
-def open_reader(model_sha256: str) -> Reader | None:
-    """The reader exported for these weights, or None (another model, no export yet, no onnxruntime).
+def open_reader(model_sha256: str, kind: str = "reader"):
+    """The reader (or with kind="relevance", the relevance model) exported for these weights, or None:
+    another model, no export yet, no onnxruntime.
 
     "No export yet" is not remembered: a long-lived process (the web page) gets the
     reader once `qa index` has made it.
     """
     with _lock:
-        if model_sha256 not in _opened:
-            if reader_missing(model_sha256):
+        key = (kind, model_sha256)
+        if key not in _opened:
+            if reader_missing(model_sha256, kind):
                 return None
-            reader = None
-            folder = reader_dir(model_sha256)
-            if adapter_meta().get("base_model_sha256") == model_sha256:
+            opened = None
+            folder = reader_dir(model_sha256, kind)
+            if adapter_meta(KINDS[kind][0]).get("base_model_sha256") == model_sha256:
                 try:
-                    reader = Reader(folder)
+                    opened = Reader(folder) if kind == "reader" else relevance.Relevance(folder)
                 except ImportError:
-                    reader = None
+                    opened = None
                 except Exception as exc:
-                    log.warning("Not using the reader in %s (%s).", folder, exc)
-            _opened[model_sha256] = reader
-        return _opened[model_sha256]
+                    log.warning("Not using the %s model in %s (%s).", kind, folder, exc)
+            _opened[key] = opened
+        return _opened[key]

@@ -1,11 +1,12 @@
 """An optional cross-encoder that reads the question and each of the best passages together.
 
-Off by default. The sentence and short-answer figures left short in the
-README ("Tried again ... and not kept") need a model that reads question and
-text together, and none is installable offline from a package; a person who
-has one on disk (any sentence-transformers CrossEncoder saved in a folder,
-e.g. a cross-encoder/ms-marco-MiniLM-L6-v2 copy) passes its folder as
-`--reranker` / `Searcher(reranker=...)`, and `qa eval --reranker` measures it.
+Off by default: the shipped relevance model (qa/relevance.py), a small
+cross-encoder trained for the default model, already reads the best passages
+with the question. A person who has a stronger one on disk (any
+sentence-transformers CrossEncoder saved in a folder, e.g. a
+cross-encoder/ms-marco-MiniLM-L6-v2 copy) passes its folder as
+`--reranker` / `Searcher(reranker=...)`; its order then replaces the
+relevance model's, and `qa eval --reranker` measures it.
 
 Loading imports torch (~9 s), which is why nothing loads one unless asked.
 Only a local folder is accepted: never a hub name (nothing is fetched), never

@@ -22,6 +22,7 @@ from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
+from .relevance import fuse
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
@@ -114,6 +115,20 @@ class Searcher:
             log.warning("The reader could not read these passages (%s); answering without it.", exc)
             return []
 
+    def _reorder(self, question: str, rows: list[int], passage_of, scores: list[float], *columns,
+                 hybrid: bool = True) -> tuple:
+        """The second stage's best passages read with the question: by a user's cross-encoder when given
+        (qa/rerank.py), else by the shipped relevance model (qa/relevance.py) when these weights have it.
+        Its weight was chosen on the hybrid score's scale, so the single-signal modes go without it."""
+        if self.reranker is not None:
+            return rerank(self.reranker, question, rows, lambda r: passage_of(r).text, scores, *columns)
+        model = open_reader(self._model_sha256, "relevance") if hybrid else None
+        try:
+            return fuse(model, question, rows, passage_of, scores, *columns)
+        except Exception as exc:  # it helps the order, never stops an answer
+            log.warning("The relevance model could not read these passages (%s); ordering without it.", exc)
+            return (rows, scores, *columns)
+
     @property
     def generation(self) -> Generation:
         return self.current.get()
@@ -136,7 +151,7 @@ class Searcher:
         rows, scores, dense = candidates(gen.index, question, q, depth, None, mode)
         if mode == "hybrid":
             rows, scores, _ = rescore(gen, rows, scores, dense, q)
-        rows, scores = rerank(self.reranker, question, rows, lambda r: gen.index.passage(r).text, scores)
+        rows, scores = self._reorder(question, rows, gen.index.passage, scores, hybrid=mode == "hybrid")
         return [gen.index.passage(r) for r in rows[:depth]], scores[:depth]
 
     def ask(self, question: str, k: int = 5, documents: Iterable[str] | None = None, history: Sequence = ()) -> Answer:
@@ -179,7 +194,7 @@ class Searcher:
         rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
         rows, scores, dense = rescore(gen, rows, fused, dense, q)
-        rows, scores, dense = rerank(self.reranker, searched, rows, lambda r: index.passage(r).text, scores, dense)
+        rows, scores, dense = self._reorder(searched, rows, index.passage, scores, dense)
         similarity = dict(zip(rows, dense))
         hits = collapse(index, rows, scores, depth)
         passages = [index.passage(r) for r, _, _ in hits]

@@ -51,10 +51,18 @@ def test_every_sentence_has_its_own_vector_as_the_answer_code_cuts_it(sample_ind
 
 def test_answers_with_stored_vectors_equal_answers_embedding_sentences(sample_index, embedder, tmp_path, monkeypatch):
     # An index without stored vectors ranks by the fused score alone (its second stage would have to embed
-    # the pool's sentences); with the second stage off, both must choose the same sentences.
-    from qa import ranking
+    # the pool's sentences) and embeds only a question's first MAX_SENTENCES; with the second stage off and
+    # that limit lifted, both must choose the same sentences.
+    import qa.search
+    from qa import ranking, sentence_scorer
+
+    real = qa.search.open_reader
 
     monkeypatch.setattr(ranking, "SENTENCE_EVIDENCE", 0.0)
+    monkeypatch.setattr(sentence_scorer, "MAX_SENTENCES", 10_000)
+    # and the relevance model off: its order brings a passage whose two best sentences differ by less than
+    # int8 rounding moves them (2.565 against 2.568) among those read for the answer
+    monkeypatch.setattr(qa.search, "open_reader", lambda sha, kind="reader": None if kind == "relevance" else real(sha, kind))
     stored = qa.Searcher(sample_index[0].index, embedder=embedder)
     old = qa.Searcher(_without_sentence_vectors(sample_index[0].index, tmp_path / "old"), embedder=embedder)
     assert stored.generation.sentences is not None and old.generation.sentences is None

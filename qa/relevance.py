@@ -1,0 +1,72 @@
+"""Passage relevance: a small cross-encoder that reads the question with each of the best passages.
+
+The two-tower search (a question vector against passage vectors, plus BM25)
+never sees question and passage together. This model does: all-MiniLM-L6-v2
+with low-rank weights (LoRA, rank 16: 1.3 MB in qa/models/) and a one-number
+head over its mean-pooled tokens, trained by bench/train_relevance.py on
+SciFact *train* claims and squad_tune *train* questions against the
+passages our own hybrid search ranked highest for them. Alone it is a weak
+ranker (it saw ~1,600 questions); added with a small weight to the second
+stage's score of the DEPTH best passages it orders them better than either.
+
+Like the reader, `qa index` merges the adapter and exports it to ONNX once
+(qa/reader_export.py, checked against torch), and only the weights it was
+trained on get it; questions run it with ONNX Runtime, no torch. A user's own
+cross-encoder (`--reranker`, qa/rerank.py) replaces it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .fast_encoder import PairModel
+
+ADAPTER = Path(__file__).parent / "models" / "relevance-minilm-l6-lora.safetensors"
+RELEVANCE_VERSION = 1
+MAX_TOKENS = 256  # question and passage (title line, then text) together, as trained
+QUESTION_CHARS = 250  # as the reader: a long question must leave the passage room
+# The second stage's best passages read again, and the weight of the model's score
+# (a logit, mostly within -10..10) added to theirs (cosine + BM25 share, ~0.3-1.2).
+# Chosen on the fifth of SciFact's train claims the model did not train on (164;
+# `python -m bench.train_relevance choose`): nDCG@10 0.7097 without it; weight 0.03
+# is best at every depth (10: 0.7328, 20: 0.7356, 30: 0.7367; 0.02: 0.7271, 0.05:
+# 0.7366 at 30). 20 passages cost two thirds of 30 for 0.001 less.
+DEPTH = 20
+WEIGHT = 0.03
+
+
+def passage_text(passage) -> str:
+    """What the model reads of a passage: its title line, then its text."""
+    return f"{passage.title}\n{passage.text}" if passage.title else passage.text
+
+
+class Relevance(PairModel):
+    """The exported relevance model: ONNX Runtime and `tokenizers` only."""
+
+    def __init__(self, folder: Path):
+        super().__init__(folder, "relevance_version", RELEVANCE_VERSION, MAX_TOKENS, QUESTION_CHARS)
+
+    def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """The model's relevance logit of each text for `question`, in one batch."""
+        if not texts:
+            return np.zeros(0)
+        _, (out,) = self._run(["relevance"], question, texts)
+        return np.asarray(out, dtype=np.float64).reshape(len(texts))
+
+
+def fuse(relevance: Relevance | None, question: str, rows: list[int], passage_of, scores: list[float],
+         *columns: list) -> tuple[list, ...]:
+    """`rows` with their first DEPTH ordered by score + WEIGHT x relevance (the rest after them, as they
+    were, their scores capped at the last of those), and each of `columns` in the same order."""
+    if relevance is None or len(rows) < 2:
+        return (rows, scores, *columns)
+    head = min(DEPTH, len(rows))
+    fused = np.asarray(scores[:head], dtype=np.float64) + WEIGHT * relevance.scores(
+        question, [passage_text(passage_of(r)) for r in rows[:head]])
+    order = np.argsort(-fused, kind="stable").tolist() + list(range(head, len(rows)))
+    floor = float(fused.min())
+    new = [float(fused[i]) if i < head else min(float(scores[i]), floor) for i in order]
+    return ([rows[i] for i in order], new, *([column[i] for i in order] for column in columns))

@@ -1,0 +1,97 @@
+"""The passage relevance model: exported from the shipped adapter, checked, and used to order the best passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+LIGHTHOUSE = ("The Old Harbour Lighthouse stands on the north pier. It was built in 1872 by the engineer "
+              "Margaret Ellison. Its lamp was electrified in 1931.")
+HARVEST = "The harvest festival is held every October in the market square, with music and a cider stall."
+
+
+@dataclass
+class Passage:
+    title: str
+    text: str
+
+
+@pytest.fixture(scope="module")
+def relevance(embedder):
+    from qa.reader import open_reader
+    from qa.reader_export import ensure_reader_export
+
+    said = []
+    assert ensure_reader_export(embedder, said.append, "relevance") is not None, said
+    model = open_reader(embedder.identity().sha256, "relevance")
+    assert model is not None
+    return model
+
+
+def test_the_export_is_made_once_checked_and_found_by_its_weights(embedder, relevance):
+    from qa.reader import open_reader, reader_dir
+    from qa.reader_export import ensure_reader_export
+    from qa.relevance import ADAPTER
+    from qa.reader import adapter_meta
+
+    sha = embedder.identity().sha256
+    assert adapter_meta(ADAPTER)["base_model_sha256"] == sha
+    folder = reader_dir(sha, "relevance")
+    assert folder != reader_dir(sha)  # its own export beside the reader's
+    stamp = (folder / "model.onnx").stat().st_mtime_ns
+    said = []
+    ensure_reader_export(embedder, said.append, "relevance")
+    assert said == [] and (folder / "model.onnx").stat().st_mtime_ns == stamp
+    assert open_reader("0" * 64, "relevance") is None  # other weights have none
+
+
+def test_scores_the_passage_that_answers_above_one_that_does_not(relevance):
+    s = relevance.scores("Who built the Old Harbour Lighthouse?", [HARVEST, LIGHTHOUSE])
+    assert s.shape == (2,) and s[1] > s[0]
+    # one batch gives what each text gives alone (padding changes nothing)
+    alone = [relevance.scores("Who built the Old Harbour Lighthouse?", [t])[0] for t in (HARVEST, LIGHTHOUSE)]
+    assert np.allclose(s, alone, atol=1e-4)
+    assert relevance.scores("anything", []).shape == (0,)
+    # a question as long as the page accepts still leaves the passage room
+    assert np.isfinite(relevance.scores("When was it built? " * 200, [LIGHTHOUSE])).all()
+
+
+def test_fuse_orders_the_best_passages_by_score_plus_weighted_relevance(relevance):
+    from qa.relevance import DEPTH, WEIGHT, fuse, passage_text
+
+    passages = {0: Passage("Harvest", HARVEST), 1: Passage("Lighthouse", LIGHTHOUSE), 2: Passage("", "x")}
+    q = "Who built the Old Harbour Lighthouse?"
+    # a dead heat in the second stage: relevance decides, and carries the other columns along
+    rows, scores, names = fuse(relevance, q, [0, 1, 2], passages.get, [0.5, 0.5, 0.49], ["h", "l", "x"])
+    expected = np.array([0.5, 0.5, 0.49]) + WEIGHT * relevance.scores(q, [passage_text(passages[r]) for r in (0, 1, 2)])
+    assert rows == np.argsort(-expected, kind="stable").tolist() and rows[0] == 1
+    assert np.allclose(scores, expected[rows]) and names == [["h", "l", "x"][r] for r in rows]
+    # a clear lead in the second stage outweighs it
+    assert fuse(relevance, q, [0, 1], passages.get, [0.9, 0.5])[0] == [0, 1]
+    # passages past DEPTH are not read: they follow, their scores capped at the last one read
+    many = {r: passages[r % 2] for r in range(DEPTH + 2)}
+    rows, scores = fuse(relevance, q, list(many), many.get, [1.0] * DEPTH + [2.0, 2.0])
+    assert rows[DEPTH:] == [DEPTH, DEPTH + 1] and max(scores[DEPTH:]) <= min(scores[:DEPTH])
+    assert fuse(None, q, [0, 1], passages.get, [0.1, 0.9]) == ([0, 1], [0.1, 0.9])
+
+
+def test_ranking_uses_it_and_a_users_cross_encoder_replaces_it(searcher, relevance):
+    from qa.relevance import WEIGHT, passage_text
+
+    q = "Who chairs the Military Chamber?"
+    passages, scores = searcher.rank(q, depth=10)
+
+    class Keep:  # a "cross-encoder" that keeps the second stage's order
+        def order(self, question, texts):
+            return list(range(len(texts)))
+
+    from qa.search import Searcher
+
+    plain, plain_scores = Searcher(searcher.root, embedder=searcher.embedder, reranker=Keep()).rank(q, depth=40)
+    by_key = {(p.document, p.line_start): s for p, s in zip(plain, plain_scores)}
+    for p, s in zip(passages, scores):  # each is one of the second stage's best, its score plus the weighted relevance
+        second = by_key[(p.document, p.line_start)]
+        assert s == pytest.approx(second + WEIGHT * relevance.scores(q, [passage_text(p)])[0], abs=1e-4)
+    assert scores == sorted(scores, reverse=True)
