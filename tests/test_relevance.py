@@ -95,3 +95,7 @@ def test_ranking_uses_it_and_a_users_cross_encoder_replaces_it(searcher, relevan
         second = by_key[(p.document, p.line_start)]
         assert s == pytest.approx(second + WEIGHT * relevance.scores(q, [passage_text(p)])[0], abs=1e-4)
     assert scores == sorted(scores, reverse=True)
+    # the single-signal modes are left as they are: the weight was chosen on the hybrid score's scale
+    for mode in ("dense", "bm25"):
+        assert searcher.rank(q, depth=10, mode=mode) == Searcher(searcher.root, embedder=searcher.embedder,
+                                                                   reranker=Keep()).rank(q, depth=10, mode=mode)
