@@ -6,9 +6,11 @@
 A one-number head over the mean-pooled tokens of all-MiniLM-L6-v2, adapted
 with LoRA (rank 16, alpha 32, every linear layer of the encoder; the model's
 own weights stay frozen). Each training group is a question, one passage
-that answers it and 7 that do not, all drawn from the 30 passages our own
-hybrid search ranks highest for it (the passages the model will be asked to
-order), with a softmax loss over the group:
+that answers it and 7 that do not, drawn from the passages our own hybrid
+search ranks highest for it (the passages the model will be asked to order:
+the 7 from the best 30; the answering one from the best 30 for SQuAD, the
+best 60 for SciFact, whose relevant abstract is more often further down),
+with a softmax loss over the group:
   - SciFact *train* claims (4 in 5 of them, by a hash of the claim id; the
     fifth is held out to choose the weight), a passage of a relevant abstract
     against passages of other abstracts;

@@ -169,8 +169,9 @@ def open_reader(model_sha256: str, kind: str = "reader"):
             if reader_missing(model_sha256, kind):
                 return None
             opened = None
-            folder = reader_dir(model_sha256, kind)
+            # only the weights its adapter was trained on (and an adapter that is there: a broken install has none)
             if adapter_meta(KINDS[kind][0]).get("base_model_sha256") == model_sha256:
+                folder = reader_dir(model_sha256, kind)
                 try:
                     opened = Reader(folder) if kind == "reader" else relevance.Relevance(folder)
                 except ImportError:

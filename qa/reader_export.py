@@ -131,7 +131,7 @@ def _reference(model, tokenizer, kind: str) -> list[tuple[np.ndarray, ...]]:
 
 
 def _check(reference: list[tuple[np.ndarray, ...]], folder: Path, kind: str) -> float:
-    """Largest difference between torch's and the export's outputs over CHECK_PAIRS (inf if the tokens differ)."""
+    """Largest difference between torch's and the export's outputs over CHECK_PAIRS (the reader: inf if the tokens differ)."""
     if kind != "reader":
         model = relevance.Relevance(folder)
         got = [model.scores(q, [p]) for q, p in CHECK_PAIRS]

@@ -27,7 +27,7 @@ from .fast_encoder import PairModel
 ADAPTER = Path(__file__).parent / "models" / "relevance-minilm-l6-lora.safetensors"
 RELEVANCE_VERSION = 1
 MAX_TOKENS = 256  # question and passage (title line, then text) together, as trained
-QUESTION_CHARS = 250  # as the reader: a long question must leave the passage room
+QUESTION_CHARS = 250  # as the reader: a question past the page's 4,000 characters must not crash the tokenizer
 # The second stage's best passages read again, and the weight of the model's score
 # (a logit, mostly within -10..10) added to theirs (cosine + BM25 share, ~0.3-1.2).
 # Chosen on the fifth of SciFact's train claims the model did not train on (164;

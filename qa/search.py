@@ -22,7 +22,7 @@ from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
-from .relevance import fuse
+from .relevance import DEPTH, fuse
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
@@ -93,7 +93,7 @@ class Searcher:
         # The checked ONNX export answers without importing torch; torch is
         # the fallback when there is none for these weights.
         self.embedder = embedder or open_fast(built.sha256) or Embedder(built.name)
-        # The extractive reader (qa/reader.py) opens in the background; the first answer waits for it.
+        # The reader and the relevance model (qa/reader.py) open in the background; the first answer waits for them.
         self._model_sha256 = built.sha256
         prefetch_reader(built.sha256)
         # An optional cross-encoder from a local folder orders the best passages again (qa.rerank).
@@ -106,11 +106,9 @@ class Searcher:
 
     def _read(self, question: str, passages) -> list:
         """The reader's readings of `passages`, or none: the reader helps an answer, never stops one."""
-        reader = self.reader()
-        if reader is None:
-            return []
         try:
-            return reader.read(question, [p.text for p in passages])
+            reader = self.reader()
+            return reader.read(question, [p.text for p in passages]) if reader is not None else []
         except Exception as exc:
             log.warning("The reader could not read these passages (%s); answering without it.", exc)
             return []
@@ -122,8 +120,8 @@ class Searcher:
         Its weight was chosen on the hybrid score's scale, so the single-signal modes go without it."""
         if self.reranker is not None:
             return rerank(self.reranker, question, rows, lambda r: passage_of(r).text, scores, *columns)
-        model = open_reader(self._model_sha256, "relevance") if hybrid else None
         try:
+            model = open_reader(self._model_sha256, "relevance") if hybrid else None
             return fuse(model, question, rows, passage_of, scores, *columns)
         except Exception as exc:  # it helps the order, never stops an answer
             log.warning("The relevance model could not read these passages (%s); ordering without it.", exc)
@@ -194,7 +192,9 @@ class Searcher:
         rows, fused, dense = candidates(index, searched, q, depth, documents)
         fused_of = dict(zip(rows, fused))
         rows, scores, dense = rescore(gen, rows, fused, dense, q)
+        second = dict(zip(rows, scores))
         rows, scores, dense = self._reorder(searched, rows, index.passage, scores, dense)
+        lift = {r: s - second[r] for r, s in zip(rows[:DEPTH], scores[:DEPTH])}  # what the passages read gained
         similarity = dict(zip(rows, dense))
         hits = collapse(index, rows, scores, depth)
         passages = [index.passage(r) for r, _, _ in hits]
@@ -203,8 +203,9 @@ class Searcher:
         # Sentence vectors stored at build answer without a model call; any sentence
         # missing from them is embedded now, once (its vector is needed again below).
         encode = remembering(self.embedder.encode, stored)
-        # the sentence scorer weighs each passage's fused score, as it was fitted
-        weights = [fused_of[r] for r, _, _ in hits]
+        # the sentence scorer weighs each passage's fused score, as it was fitted, and what the relevance
+        # model's reading added to it (on the same scale; a user's reranker adds nothing)
+        weights = [fused_of[r] + lift.get(r, 0.0) for r, _, _ in hits]
         # the reader reads the passages the answer is chosen from, with the completed question
         readings = self._read(searched, passages[:ANSWER_FROM])
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],

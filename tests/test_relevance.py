@@ -99,3 +99,14 @@ def test_ranking_uses_it_and_a_users_cross_encoder_replaces_it(searcher, relevan
     for mode in ("dense", "bm25"):
         assert searcher.rank(q, depth=10, mode=mode) == Searcher(searcher.root, embedder=searcher.embedder,
                                                                    reranker=Keep()).rank(q, depth=10, mode=mode)
+
+
+def test_a_missing_adapter_orders_without_it_and_never_stops_an_answer(searcher, relevance, tmp_path, monkeypatch):
+    from qa import reader
+
+    monkeypatch.setitem(reader.KINDS, "relevance", (tmp_path / "gone.safetensors", 1))  # a broken install
+    monkeypatch.setattr(reader, "_opened", {})
+    q = "Who chairs the Military Chamber?"
+    assert reader.open_reader(searcher.generation.manifest.model.sha256, "relevance") is None
+    passages, scores = searcher.rank(q, depth=5)
+    assert scores == sorted(scores, reverse=True) and searcher.ask(q).answer is not None
