@@ -31,10 +31,9 @@ def relevance(embedder):
 
 
 def test_the_export_is_made_once_checked_and_found_by_its_weights(embedder, relevance):
-    from qa.reader import open_reader, reader_dir
+    from qa.reader import adapter_meta, open_reader, reader_dir
     from qa.reader_export import ensure_reader_export
     from qa.relevance import ADAPTER
-    from qa.reader import adapter_meta
 
     sha = embedder.identity().sha256
     assert adapter_meta(ADAPTER)["base_model_sha256"] == sha
