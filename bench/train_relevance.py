@@ -100,7 +100,8 @@ def groups(scifact: list[dict], squad: list[dict]) -> list[tuple[str, list, list
     return out
 
 
-def train(data: list[tuple[str, list, list]], epochs: float = 1.5, out: Path = OUT) -> None:
+def train(data: list[tuple[str, list, list]], epochs: float = 1.5, out: Path = OUT, trained: str | None = None) -> None:
+    """Fit the adapter on (question, answering candidates, other candidates) groups; `trained` says how, in its metadata."""
     import torch
     from transformers import AutoTokenizer
 
@@ -145,7 +146,7 @@ def train(data: list[tuple[str, list, list]], epochs: float = 1.5, out: Path = O
     meta = {"format": "qa-relevance-lora-1", "base_model": DEFAULT_MODEL,
             "base_model_sha256": embedder.identity().sha256, "rank": str(RANK), "alpha": str(ALPHA),
             "max_length": str(MAX_TOKENS),
-            "trained": f"bench/train_relevance.py: {len(data)} groups (SciFact train 4/5, squad_tune train), {epochs:g} epochs"}
+            "trained": trained or f"bench/train_relevance.py: {len(data)} groups (SciFact train 4/5, squad_tune train), {epochs:g} epochs"}
     save_adapter(out, adapters, head, meta)
     print(f"wrote {out} ({out.stat().st_size:,} bytes) in {time.time() - started:.0f} s")
 
