@@ -85,7 +85,7 @@ def groups(folder: Path = SQUAD, seed: int = 0) -> list[tuple[str, list, list]]:
     return out
 
 
-def candidates(index: Path) -> list[dict]:
+def candidates(index: Path, limit: int | None = None) -> list[dict]:
     """Per question of FIT_ARTICLES: each sentence the answer is chosen from (the leading passages'), with its
     score without the sentence model, the model's logit, and whether it holds a gold answer."""
     import numpy as np
@@ -112,7 +112,7 @@ def candidates(index: Path) -> list[dict]:
     try:
         searcher = Searcher(index)
         for item in squad_questions():
-            if item["doc"] in FIT_ARTICLES:
+            if item["doc"] in FIT_ARTICLES and (limit is None or len(out) < limit):
                 seen.clear()
                 searcher.ask(item["q"])
                 if seen:
@@ -140,9 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=float, default=0.75)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--squad-index", type=Path, default=Path("/tmp/qwork/idx-squad"))
+    ap.add_argument("--questions", type=int, help="choose: only the first N questions (a quick look)")
     args = ap.parse_args(argv)
     if args.stage == "choose":
-        choose(candidates(args.squad_index))
+        choose(candidates(args.squad_index, args.questions))
         return 0
     data = groups()
     print(f"{len(data)} groups")

@@ -512,6 +512,8 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
     "no answer" in the first three passages. Choose on the tune rows; the test rows are for reporting.
     """
     from qa import confidence
+    from qa.reader import open_reader
+    from qa.relevance import sentence_texts
     from qa.search import Searcher
 
     rows = []
@@ -530,7 +532,11 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
             texts = [h.text for h in a.passages[:3]]
             best = max((f[0] for r, t in zip(reader.read(a.interpreted_as or it["q"], texts), texts)
                         if (f := r.best(0, len(t)))), default=-30.0) if reader else None
-            rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best))
+            judge = open_reader(searcher.generation.manifest.model.sha256, "sentence")
+            passages = searcher.rank(a.interpreted_as or it["q"], depth=3)[0] if judge else []
+            judged = max((float(judge.scores(a.interpreted_as or it["q"], sentence_texts(p)).max())
+                          for p in passages if p.sentences), default=None)
+            rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best, judged))
     for at in (-2.0, -3.0, -4.0, -5.0):
         for under in (0.5, 0.6):
             cells = []
@@ -540,6 +546,18 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
                     now = sum(r[3] < confidence.ANSWER_AT for r in mine)
                     vetoed = sum(r[3] < confidence.ANSWER_AT or (r[4] is not None and r[4] < at and r[3] < under)
                                  for r in mine)
+                    cells.append(f"{split} {'real' if real else 'off-topic'} refused {now}->{vetoed}/{len(mine)}")
+            print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
+    print("The sentence model's best logit in the three leading passages, as a second veto (after the reader's):")
+    for at in (-1.0, 0.0, 1.0, 2.0):
+        for under in (0.5, 0.7):
+            cells = []
+            for split in ("tune", "test"):
+                for real in (True, False):
+                    mine = [r for r in rows if r[1] == split and r[2] == real]
+                    now = sum(confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT for r in mine)
+                    vetoed = sum(confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT
+                                 or (r[5] is not None and r[5] < at and r[3] < under) for r in mine)
                     cells.append(f"{split} {'real' if real else 'off-topic'} refused {now}->{vetoed}/{len(mine)}")
             print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
 

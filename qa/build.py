@@ -164,7 +164,7 @@ def build_index(
             # An older format is rewritten (everything carried over, nothing embedded): the upgrade.
             if not p.todo and not p.removed and quick.format_version == manifest_io.FORMAT_VERSION:
                 missing = [k for k in KINDS if reader_missing(quick.model.sha256, k)]
-                if missing:  # an index from before the reader or the relevance model: make them once
+                if missing:  # an index from before the reader or a model after it: make them once
                     model = embedder or for_build(settings.model, settings.device)
                     for kind in missing:
                         ensure_reader_export(model, say, kind)
@@ -260,7 +260,7 @@ def build_index(
         generation.cleanup(root, keep=name)
         # Once per set of weights: questions are then answered without torch.
         fast = ensure_export(embedder, say) is not None
-        for kind in KINDS:  # the answer's reader and the passage relevance model, for the weights they were trained on
+        for kind in KINDS:  # the reader, the relevance and the sentence model, for the weights they were trained on
             ensure_reader_export(embedder, say, kind)
         committed = manifest_io.read(root / name)
         return BuildReport(

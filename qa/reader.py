@@ -64,8 +64,10 @@ def adapter_sha256(adapter: Path = ADAPTER) -> str:
     return file_sha256(adapter)
 
 
-# What `qa index` exports per set of weights: the reader, and the passage relevance model (qa/relevance.py).
-KINDS = {"reader": (ADAPTER, READER_VERSION), "relevance": (relevance.ADAPTER, relevance.RELEVANCE_VERSION)}
+# What `qa index` exports per set of weights: the reader, the passage relevance model and the
+# answer-sentence model (qa/relevance.py).
+KINDS = {"reader": (ADAPTER, READER_VERSION), "relevance": (relevance.ADAPTER, relevance.RELEVANCE_VERSION),
+         "sentence": (relevance.SENTENCE_ADAPTER, relevance.SENTENCE_VERSION)}
 
 
 def reader_dir(model_sha256: str, kind: str = "reader") -> Path:
@@ -148,16 +150,17 @@ _lock = threading.Lock()
 
 
 def prefetch_reader(model_sha256: str) -> None:
-    """Open the reader and the relevance model in a background thread (an ONNX session takes ~0.3 s, without the GIL)."""
-    def both():
-        open_reader(model_sha256)
-        open_reader(model_sha256, "relevance")
+    """Open the reader, the relevance and the sentence model in a background thread (an ONNX session takes ~0.3 s,
+    without the GIL)."""
+    def every():
+        for kind in KINDS:
+            open_reader(model_sha256, kind)
 
-    threading.Thread(target=both, name="qa-reader-open", daemon=True).start()
+    threading.Thread(target=every, name="qa-reader-open", daemon=True).start()
 
 
 def open_reader(model_sha256: str, kind: str = "reader"):
-    """The reader (or with kind="relevance", the relevance model) exported for these weights, or None:
+    """The reader (or kind="relevance" or "sentence": qa/relevance.py's models) exported for these weights, or None:
     another model, no export yet, no onnxruntime.
 
     "No export yet" is not remembered: a long-lived process (the web page) gets the
@@ -173,7 +176,7 @@ def open_reader(model_sha256: str, kind: str = "reader"):
             if adapter_meta(KINDS[kind][0]).get("base_model_sha256") == model_sha256:
                 folder = reader_dir(model_sha256, kind)
                 try:
-                    opened = Reader(folder) if kind == "reader" else relevance.Relevance(folder)
+                    opened = Reader(folder) if kind == "reader" else relevance.Relevance(folder, kind)
                 except ImportError:
                     opened = None
                 except Exception as exc:

@@ -27,7 +27,7 @@ CHECK_PAIRS = (
 
 
 def ensure_reader_export(embedder, say=lambda message: None, kind: str = "reader") -> dict | None:
-    """Export the reader (or kind="relevance": the relevance model) for `embedder`'s weights once;
+    """Export the reader (or kind="relevance" or "sentence": qa/relevance.py's models) for `embedder`'s weights once;
     None when these weights have none."""
     adapter, version = KINDS[kind]
     meta = adapter_meta(adapter)
@@ -35,7 +35,7 @@ def ensure_reader_export(embedder, say=lambda message: None, kind: str = "reader
     if meta.get("base_model_sha256") != identity.sha256:
         return None  # trained for the default model only: other models answer without it
     folder = reader_dir(identity.sha256, kind)
-    name = "Reader" if kind == "reader" else "Relevance model"
+    name = {"reader": "Reader", "relevance": "Relevance model"}.get(kind, "Sentence model")
     if (folder / "meta.json").exists():
         import json
 
@@ -133,7 +133,7 @@ def _reference(model, tokenizer, kind: str) -> list[tuple[np.ndarray, ...]]:
 def _check(reference: list[tuple[np.ndarray, ...]], folder: Path, kind: str) -> float:
     """Largest difference between torch's and the export's outputs over CHECK_PAIRS (the reader: inf if the tokens differ)."""
     if kind != "reader":
-        model = relevance.Relevance(folder)
+        model = relevance.Relevance(folder, kind)
         got = [model.scores(q, [p]) for q, p in CHECK_PAIRS]
         return max(float(np.abs(g - r[0]).max()) for g, r in zip(got, reference))
     reader = Reader(folder)

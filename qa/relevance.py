@@ -13,10 +13,16 @@ Like the reader, `qa index` merges the adapter and exports it to ONNX once
 (qa/reader_export.py, checked against torch), and only the weights it was
 trained on get it; questions run it with ONNX Runtime, no torch. A user's own
 cross-encoder (`--reranker`, qa/rerank.py) replaces it.
+
+The answer-sentence model has the same shape and its own adapter (kind
+"sentence", trained by bench/train_sentence.py): it reads the question with
+one sentence of a leading passage (`sentence_texts`), and qa/sentence_scorer.py
+adds its weighted logit to that sentence's score.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -24,8 +30,14 @@ import numpy as np
 
 from .fast_encoder import PairModel
 
+log = logging.getLogger(__name__)
+
 ADAPTER = Path(__file__).parent / "models" / "relevance-minilm-l6-lora.safetensors"
 RELEVANCE_VERSION = 1
+# The answer-sentence model: the same shape, trained by bench/train_sentence.py to read the
+# question with one sentence (the title line, then the sentence) and say whether it answers.
+SENTENCE_ADAPTER = Path(__file__).parent / "models" / "sentence-minilm-l6-lora.safetensors"
+SENTENCE_VERSION = 1
 MAX_TOKENS = 256  # question and passage (title line, then text) together, as trained
 QUESTION_CHARS = 250  # as the reader: a question past the page's 4,000 characters must not crash the tokenizer
 # The second stage's best passages read again, and the weight of the model's score
@@ -38,16 +50,39 @@ DEPTH = 20
 WEIGHT = 0.03
 
 
+def sentence_texts(passage) -> list[str]:
+    """What the answer-sentence model reads of each sentence of a passage: its title line, then the sentence."""
+    head = f"{passage.title}\n" if passage.title else ""
+    return [head + passage.text[a:b] for a, b, _, _ in passage.sentences]
+
+
+def judge_sentences(model: "Relevance | None", question: str, passages) -> list[np.ndarray]:
+    """The sentence model's logit of each sentence of each of `passages` (one batch), or none: no model, or it
+    failed (it helps an answer, never stops one)."""
+    if model is None:
+        return []
+    texts = [sentence_texts(p) for p in passages]
+    try:
+        flat = model.scores(question, [t for each in texts for t in each])
+    except Exception as exc:
+        log.warning("The sentence model could not read these sentences (%s); answering without it.", exc)
+        return []
+    cuts = np.cumsum([len(t) for t in texts])[:-1]
+    return list(np.split(flat, cuts))
+
+
 def passage_text(passage) -> str:
     """What the model reads of a passage: its title line, then its text."""
     return f"{passage.title}\n{passage.text}" if passage.title else passage.text
 
 
 class Relevance(PairModel):
-    """The exported relevance model: ONNX Runtime and `tokenizers` only."""
+    """The exported relevance model (or with kind="sentence", the answer-sentence model): ONNX Runtime and
+    `tokenizers` only."""
 
-    def __init__(self, folder: Path):
-        super().__init__(folder, "relevance_version", RELEVANCE_VERSION, MAX_TOKENS, QUESTION_CHARS)
+    def __init__(self, folder: Path, kind: str = "relevance"):
+        version = SENTENCE_VERSION if kind == "sentence" else RELEVANCE_VERSION
+        super().__init__(folder, f"{kind}_version", version, MAX_TOKENS, QUESTION_CHARS)
 
     def scores(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """The model's relevance logit of each text for `question`, in one batch."""

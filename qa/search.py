@@ -22,7 +22,7 @@ from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
-from .relevance import DEPTH, fuse
+from .relevance import DEPTH, fuse, judge_sentences
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
@@ -104,14 +104,15 @@ class Searcher:
         """The extractive reader for this index's model (qa/reader.py), or None: another model, or no export."""
         return open_reader(self._model_sha256)
 
-    def _read(self, question: str, passages) -> list:
-        """The reader's readings of `passages`, or none: the reader helps an answer, never stops one."""
+    def _read(self, question: str, passages) -> tuple[list, list]:
+        """The reader's readings of `passages`, the sentence model's logits of their sentences; or none."""
         try:
             reader = self.reader()
-            return reader.read(question, [p.text for p in passages]) if reader is not None else []
+            readings = reader.read(question, [p.text for p in passages]) if reader is not None else []
+            return readings, judge_sentences(open_reader(self._model_sha256, "sentence"), question, passages)
         except Exception as exc:
             log.warning("The reader could not read these passages (%s); answering without it.", exc)
-            return []
+            return [], []  # the models help an answer, never stop one
 
     def _reorder(self, question: str, rows: list[int], passage_of, scores: list[float], *columns,
                  hybrid: bool = True) -> tuple:
@@ -207,9 +208,9 @@ class Searcher:
         # model's reading added to it (on the same scale; a user's reranker adds nothing)
         weights = [fused_of[r] + lift.get(r, 0.0) for r, _, _ in hits]
         # the reader reads the passages the answer is chosen from, with the completed question
-        readings = self._read(searched, passages[:ANSWER_FROM])
+        readings, judged = self._read(searched, passages[:ANSWER_FROM])
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
-                                  everything=bool(stored), readings=readings)
+                                  everything=bool(stored), readings=readings, judged=judged)
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again
             above = [(p, a, b) for p, (a, b, _) in zip(passages, chosen)]
             chosen += answer_sentences(encode, question, q, passages[SCORED_OVER:], weights[SCORED_OVER:],

@@ -144,12 +144,44 @@ def _context(rows: np.ndarray, owner: list[int], shared: list[set[str]], idf: di
 # sentence 76 -> 80 of 122 at 0.5; 81 at 0.3, 80 at 1.0: flat), not SQuAD's dev.
 READER_WEIGHT = 0.5
 NO_SPAN = -30.0  # a sentence with no token inside the reader's window
+# The answer-sentence model's part (qa/relevance.py, kind "sentence"): its logit for the
+# question and the sentence, times this. Chosen on the squad_tune train articles the
+# model never trained on (bench/train_sentence.FIT_ARTICLES, 750 questions; the other
+# weights held; `python -m bench.train_sentence choose`): answer in the sentence
+# 0.857 without it, 0.859 at 0.25 and 0.5, 0.856 at 1, 0.835 at 3. The reader
+# trained on those articles, so the fit rates it too well and this weight too low.
+JUDGED_WEIGHT = 0.5
+
+
+def sentence_scores(encode, question: str, q: np.ndarray, passages: list[Passage],
+                    scores: Sequence[float] | None = None, everything: bool = False, readings: Sequence = (),
+                    judged: Sequence[np.ndarray] = ()) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+    """(passage index, start, end) of every sentence of `passages`, and its score (see answer_sentences)."""
+    scores = list(scores) if scores is not None else [0.0] * len(passages)
+    texts = sentence_texts(passages)
+    dense = np.zeros(len(texts), dtype=np.float32)
+    limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
+    if limit:
+        dense[:limit] = encode(texts[:limit]) @ q
+    spans, rows = sentence_matrix(question, passages, dense, scores)
+    # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
+    never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
+    scores_of = rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never
+    nth = 0
+    for r, (i, a, b) in enumerate(spans):
+        nth = nth + 1 if r and spans[r - 1][0] == i else 0  # the sentence's place in its passage
+        if i < len(readings):
+            found = readings[i].best(a, b)
+            scores_of[r] += READER_WEIGHT * (found[0] if found is not None else NO_SPAN)
+        if i < len(judged):
+            scores_of[r] += JUDGED_WEIGHT * float(judged[i][nth])
+    return spans, scores_of
 
 
 def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passage],
                      scores: Sequence[float] | None = None, everything: bool = False,
                      marked: Sequence[tuple[Passage, int, int]] = (),
-                     readings: Sequence = ()) -> list[tuple[int, int, float]]:
+                     readings: Sequence = (), judged: Sequence[np.ndarray] = ()) -> list[tuple[int, int, float]]:
     """Per passage: (start, end, score) of the sentence that best answers.
 
     The score is linear in SENTENCE_FEATURES: meaning (cosine of the
@@ -162,23 +194,12 @@ def answer_sentences(encode, question: str, q: np.ndarray, passages: list[Passag
     embedded, unless `everything` (their vectors were stored at build time:
     scoring all of them costs nothing). `readings` (qa/reader.py), one per
     leading passage, add READER_WEIGHT times the best answer span each
-    sentence holds, over its passage's "no answer" score.
+    sentence holds, over its passage's "no answer" score; `judged`, per
+    leading passage, the answer-sentence model's logit of each of its
+    sentences, JUDGED_WEIGHT times it.
     """
-    scores = list(scores) if scores is not None else [0.0] * len(passages)
-    texts = sentence_texts(passages)
-    dense = np.zeros(len(texts), dtype=np.float32)
-    limit = len(texts) if everything else min(len(texts), MAX_SENTENCES)
-    if limit:
-        dense[:limit] = encode(texts[:limit]) @ q
-    spans, rows = sentence_matrix(question, passages, dense, scores)
+    spans, scores_of = sentence_scores(encode, question, q, passages, scores, everything, readings, judged)
     lines = [sent[2:] for p in passages for sent in p.sentences]  # (line_start, line_end), in the order of `spans`
-    # A heading, or a sentence made of the question's own words, is never the answer while a passage has another.
-    never = (rows[:, SENTENCE_FEATURES.index("heading")] + rows[:, SENTENCE_FEATURES.index("restates")]) > 0
-    scores_of = rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never
-    for r, (i, a, b) in enumerate(spans):
-        if i < len(readings):
-            found = readings[i].best(a, b)
-            scores_of[r] += READER_WEIGHT * (found[0] if found is not None else NO_SPAN)
     # Passages can overlap in the file (a sentence carried over a passage boundary):
     # a sentence one passage shows is not shown again by a lower one, which shows
     # its next best. A sentence is known by its file, lines and text: character

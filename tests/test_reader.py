@@ -93,15 +93,15 @@ def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index
     (docs / "lighthouse.txt").write_text(LIGHTHOUSE)
     build_at(docs, tmp_path / "index", embedder)
     sha = embedder.identity().sha256
-    for kind in ("reader", "relevance"):
+    for kind in ("reader", "relevance", "sentence"):
         shutil.rmtree(reader_dir(sha, kind))  # as if built by a version without the reader
         assert reader_missing(sha, kind)
         qa.reader._opened.pop((kind, sha), None)  # a process that has not opened it yet (the web page, say)
         assert qa.reader.open_reader(sha, kind) is None
     report = build_at(docs, tmp_path / "index", embedder)
-    assert report.up_to_date and not reader_missing(sha) and not reader_missing(sha, "relevance")
+    assert report.up_to_date and not any(reader_missing(sha, kind) for kind in qa.reader.KINDS)
     assert qa.reader.open_reader(sha) is not None  # "no export yet" was not remembered
-    assert qa.reader.open_reader(sha, "relevance") is not None
+    assert qa.reader.open_reader(sha, "relevance") is not None and qa.reader.open_reader(sha, "sentence") is not None
 
 
 def test_a_question_as_long_as_the_page_accepts_is_read_not_refused(reader, searcher):

@@ -1,8 +1,10 @@
-"""The passage relevance model: exported from the shipped adapter, checked, and used to order the best passages."""
+"""The passage relevance model and the answer-sentence model: exported from the shipped adapters, checked, and used
+to order the best passages and to choose the answering sentence."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,3 +111,59 @@ def test_a_missing_adapter_orders_without_it_and_never_stops_an_answer(searcher,
     assert reader.open_reader(searcher.generation.manifest.model.sha256, "relevance") is None
     passages, scores = searcher.rank(q, depth=5)
     assert scores == sorted(scores, reverse=True) and searcher.ask(q).answer is not None
+
+
+@pytest.fixture(scope="module")
+def judge(embedder):
+    from qa.reader import open_reader
+    from qa.reader_export import ensure_reader_export
+
+    said = []
+    assert ensure_reader_export(embedder, said.append, "sentence") is not None, said
+    model = open_reader(embedder.identity().sha256, "sentence")
+    assert model is not None
+    return model
+
+
+def test_the_sentence_model_has_its_own_export_and_prefers_the_answering_sentence(embedder, relevance, judge):
+    from qa.reader import reader_dir
+    from qa.relevance import sentence_texts
+
+    sha = embedder.identity().sha256
+    assert len({reader_dir(sha), reader_dir(sha, "relevance"), reader_dir(sha, "sentence")}) == 3
+    passage = Passage("The Old Harbour Lighthouse", LIGHTHOUSE)
+    second, third = LIGHTHOUSE.index("It was"), LIGHTHOUSE.index("Its lamp")
+    passage.sentences = [(0, second - 1, 1, 1), (second, third - 1, 1, 1), (third, len(LIGHTHOUSE), 1, 1)]
+    texts = sentence_texts(passage)
+    assert texts[1] == "The Old Harbour Lighthouse\nIt was built in 1872 by the engineer Margaret Ellison."
+    for q, right in (("Who built the Old Harbour Lighthouse?", 1), ("When was its lamp electrified?", 2),
+                     ("Where does the lighthouse stand?", 0)):
+        s = judge.scores(q, texts)
+        assert int(np.argmax(s)) == right, (q, s)
+    # several passages in one batch, split back per passage; no model, no logits
+    from qa.relevance import judge_sentences
+
+    other = Passage("", HARVEST)
+    other.sentences = [(0, len(HARVEST), 1, 1)]
+    q = "Who built the Old Harbour Lighthouse?"
+    both = judge_sentences(judge, q, [passage, other])
+    assert [len(x) for x in both] == [3, 1]
+    assert np.allclose(both[0], judge.scores(q, texts), atol=1e-4) and np.allclose(both[1], judge.scores(q, [HARVEST]), atol=1e-4)
+    assert judge_sentences(None, q, [passage]) == []
+
+
+def test_ask_weighs_the_sentence_model_and_answers_without_it(searcher, judge, monkeypatch):
+    import qa.sentence_scorer
+    from qa import reader
+
+    q = "When was the law on combating human trafficking adopted?"
+    a = searcher.ask(q)
+    assert "2005" in a.answer.sentence
+    # its logit moves the chosen sentence's score by its weight
+    monkeypatch.setattr(qa.sentence_scorer, "JUDGED_WEIGHT", qa.sentence_scorer.JUDGED_WEIGHT + 1.0)
+    moved = searcher.ask(q)
+    assert moved.answer.sentence == a.answer.sentence and moved.answer.score != pytest.approx(a.answer.score)
+    # without it (a broken install) the answer still comes
+    monkeypatch.setitem(reader.KINDS, "sentence", (Path("/nonexistent/gone.safetensors"), 1))
+    monkeypatch.setattr(reader, "_opened", {})
+    assert searcher.ask(q).answer is not None
