@@ -104,11 +104,12 @@ class Searcher:
         """The extractive reader for this index's model (qa/reader.py), or None: another model, or no export."""
         return open_reader(self._model_sha256)
 
-    def _read(self, question: str, passages) -> tuple[list, list]:
-        """The reader's readings of `passages`, the sentence model's logits of their sentences; or none."""
+    def _read(self, searched: str, question: str, passages) -> tuple[list, list]:
+        """The reader's readings of `passages` (for `searched`), the sentence model's logits of their sentences
+        (for the question's own words, as the sentence scorer's: it never saw a completed follow-up); or none."""
         try:
             reader = self.reader()
-            readings = reader.read(question, [p.text for p in passages]) if reader is not None else []
+            readings = reader.read(searched, [p.text for p in passages]) if reader is not None else []
             return readings, judge_sentences(open_reader(self._model_sha256, "sentence"), question, passages)
         except Exception as exc:
             log.warning("The reader could not read these passages (%s); answering without it.", exc)
@@ -207,8 +208,7 @@ class Searcher:
         # the sentence scorer weighs each passage's fused score, as it was fitted, and what the relevance
         # model's reading added to it (on the same scale; a user's reranker adds nothing)
         weights = [fused_of[r] + lift.get(r, 0.0) for r, _, _ in hits]
-        # the reader reads the passages the answer is chosen from, with the completed question
-        readings, judged = self._read(searched, passages[:ANSWER_FROM])
+        readings, judged = self._read(searched, question, passages[:ANSWER_FROM])
         chosen = answer_sentences(encode, question, q, passages[:SCORED_OVER], weights[:SCORED_OVER],
                                   everything=bool(stored), readings=readings, judged=judged)
         if len(passages) > SCORED_OVER:  # only each lower passage's own sentence to mark, none marked above again
