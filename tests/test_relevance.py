@@ -20,16 +20,20 @@ class Passage:
     text: str
 
 
-@pytest.fixture(scope="module")
-def relevance(embedder):
+def exported(embedder, kind: str):
     from qa.reader import open_reader
     from qa.reader_export import ensure_reader_export
 
     said = []
-    assert ensure_reader_export(embedder, said.append, "relevance") is not None, said
-    model = open_reader(embedder.identity().sha256, "relevance")
+    assert ensure_reader_export(embedder, said.append, kind) is not None, said
+    model = open_reader(embedder.identity().sha256, kind)
     assert model is not None
     return model
+
+
+@pytest.fixture(scope="module")
+def relevance(embedder):
+    return exported(embedder, "relevance")
 
 
 def test_the_export_is_made_once_checked_and_found_by_its_weights(embedder, relevance):
@@ -115,14 +119,7 @@ def test_a_missing_adapter_orders_without_it_and_never_stops_an_answer(searcher,
 
 @pytest.fixture(scope="module")
 def judge(embedder):
-    from qa.reader import open_reader
-    from qa.reader_export import ensure_reader_export
-
-    said = []
-    assert ensure_reader_export(embedder, said.append, "sentence") is not None, said
-    model = open_reader(embedder.identity().sha256, "sentence")
-    assert model is not None
-    return model
+    return exported(embedder, "sentence")
 
 
 def test_the_sentence_model_has_its_own_export_and_prefers_the_answering_sentence(embedder, relevance, judge):
