@@ -534,7 +534,7 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
                         if (f := r.best(0, len(t)))), default=-30.0) if reader else None
             judge = open_reader(searcher.generation.manifest.model.sha256, "sentence")
             passages = searcher.rank(a.interpreted_as or it["q"], depth=3)[0] if judge else []
-            judged = max((float(judge.scores(a.interpreted_as or it["q"], sentence_texts(p)).max())
+            judged = max((float(judge.scores(it["q"], sentence_texts(p)).max())
                           for p in passages if p.sentences), default=None)
             rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best, judged))
     for at in (-2.0, -3.0, -4.0, -5.0):
