@@ -45,7 +45,8 @@ class VerifyReport:
 
     `problems` make the index unsound (damage, wrong model, citations that no
     longer hold); `stale` lists where the folder and the index disagree
-    (files added, changed or removed since the build: `qa index` fixes those).
+    (files added, changed or removed since the build, or an update stopped
+    after writing its generation: `qa index` fixes those).
     """
 
     generation: str | None
@@ -84,10 +85,13 @@ def verify(root: Path, documents: Path | None = None) -> VerifyReport:
     except IndexCorrupt as exc:
         return VerifyReport(name, 0, (str(exc),))
     problems: list[str] = []
+    stale: list[str] = []
     if newest and newest[0].name != name:
         try:
             manifest_io.read(newest[0])
-            problems.append(f"CURRENT names {name}, but the newer generation {newest[0].name} is complete; run qa index")
+            # an update killed between writing its generation and switching CURRENT: the previous
+            # generation is served, whole and sound, as promised; the next `qa index` finishes the update
+            stale.append(f"CURRENT names {name}, but the newer generation {newest[0].name} is complete; run qa index")
         except IndexCorrupt:
             pass  # a damaged newer generation is not a candidate
     m = gen.manifest
@@ -96,7 +100,6 @@ def verify(root: Path, documents: Path | None = None) -> VerifyReport:
             problems.append(f"the model {m.model.name} on this machine is not the one the index was built with")
     except QAError as exc:
         problems.append(str(exc))
-    stale: list[str] = []
     if documents is not None:
         problems += _check_documents(gen, Path(documents), stale)
     return VerifyReport(name, len(gen.index), tuple(problems), tuple(stale))
