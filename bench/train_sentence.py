@@ -1,6 +1,6 @@
 """Train the answer-sentence model's adapter (qa/models/sentence-minilm-l6-lora.safetensors).
 
-    .venv/bin/python -m bench.train_sentence train     # ~25 min on 2 CPU cores
+    .venv/bin/python -m bench.train_sentence train     # ~22 min on 2 CPU cores
     .venv/bin/python -m bench.train_sentence choose    # its weight, on the held-out train articles (~15 min)
 
 The same shape as the passage relevance model (bench/train_relevance.py: a
@@ -14,9 +14,9 @@ sentences a search puts beside it), with a softmax loss over the group.
 
 Trained on the squad_tune *train* articles except FIT_ARTICLES: those four
 (971 questions) are kept out so that the model's weight in the sentence
-scorer can be fitted on questions it never saw (bench/tune_answers.py
-choose). 0.75 epochs (441 steps; the loss flattens by 200), 4 groups a step,
-AdamW at 5e-4 with 30 warm-up steps and a linear decay, seed 0.
+scorer can be fitted on questions it never saw (`choose`, below). 0.75
+epochs (441 steps; the loss flattens by 200), 4 groups a step, AdamW at
+5e-4 with 30 warm-up steps and a linear decay, seed 0.
 
 `choose` asks every question of FIT_ARTICLES through `Searcher.ask` on a
 squad_tune index (`qa index --documents ../shared/eval/squad_tune/documents
@@ -64,8 +64,8 @@ def groups(folder: Path = SQUAD, seed: int = 0) -> list[tuple[str, list, list]]:
         title = (folder / "documents" / item["doc"]).read_text().split("\n", 1)[0].strip()
         paragraph = item["paragraph"]
         spans = [(s.start, s.end) for s in sentences(paragraph)]
-        starts = [s for s, g in ((s, g) for g in item["gold"] for s in item.get("answer_start", []))
-                  if paragraph[s:s + len(g)] == g] or [paragraph.find(g) for g in item["gold"] if g in paragraph]
+        starts = [s for g in item["gold"] for s in item.get("answer_start", []) if paragraph[s:s + len(g)] == g]
+        starts = starts or [paragraph.find(g) for g in item["gold"] if g in paragraph]
         if not starts:
             continue
         holds = lambda t: any(g in t for g in item["gold"])  # noqa: E731
@@ -112,7 +112,9 @@ def candidates(index: Path, limit: int | None = None) -> list[dict]:
     try:
         searcher = Searcher(index)
         for item in squad_questions():
-            if item["doc"] in FIT_ARTICLES and (limit is None or len(out) < limit):
+            if limit is not None and len(out) >= limit:
+                break
+            if item["doc"] in FIT_ARTICLES:
                 seen.clear()
                 searcher.ask(item["q"])
                 if seen:

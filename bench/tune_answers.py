@@ -537,27 +537,25 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
             judged = max((float(judge.scores(it["q"], sentence_texts(p)).max())
                           for p in passages if p.sentences), default=None)
             rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best, judged))
-    for at in (-2.0, -3.0, -4.0, -5.0):
-        for under in (0.5, 0.6):
-            cells = []
-            for split in ("tune", "test"):
-                for real in (True, False):
-                    mine = [r for r in rows if r[1] == split and r[2] == real]
-                    now = sum(r[3] < confidence.ANSWER_AT for r in mine)
-                    vetoed = sum(r[3] < confidence.ANSWER_AT or (r[4] is not None and r[4] < at and r[3] < under)
-                                 for r in mine)
-                    cells.append(f"{split} {'real' if real else 'off-topic'} refused {now}->{vetoed}/{len(mine)}")
-            print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
+    _veto_table(rows, (-2.0, -3.0, -4.0, -5.0), (0.5, 0.6), 4,
+                lambda r: r[3] < confidence.ANSWER_AT)
     print("The sentence model's best logit in the three leading passages, as a second veto (after the reader's):")
-    for at in (-1.0, 0.0, 1.0, 2.0):
-        for under in (0.5, 0.7):
+    _veto_table(rows, (-1.0, 0.0, 1.0, 2.0), (0.5, 0.7), 5,
+                lambda r: confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT)
+
+
+def _veto_table(rows: list[tuple], ats: tuple, unders: tuple, column: int, refused) -> None:
+    """Refusals of real and off-topic questions, tune and test halves, before and with a veto on rows[column]
+    (refuse when it is under `at` and the confidence under `under`); `refused(row)`: refused before it."""
+    for at in ats:
+        for under in unders:
             cells = []
             for split in ("tune", "test"):
                 for real in (True, False):
                     mine = [r for r in rows if r[1] == split and r[2] == real]
-                    now = sum(confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT for r in mine)
-                    vetoed = sum(confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT
-                                 or (r[5] is not None and r[5] < at and r[3] < under) for r in mine)
+                    now = sum(refused(r) for r in mine)
+                    vetoed = sum(refused(r) or (r[column] is not None and r[column] < at and r[3] < under)
+                                 for r in mine)
                     cells.append(f"{split} {'real' if real else 'off-topic'} refused {now}->{vetoed}/{len(mine)}")
             print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
 
