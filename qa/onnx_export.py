@@ -100,7 +100,7 @@ def export_module(forward, module, tokenizer, sample, outputs: tuple[str, ...], 
     """Export `forward(module, **inputs)` to ONNX at `path` with batch and token axes free; returns the input names.
 
     `sample` (a padded tokenizer batch) is what the graph is traced with. Shared by the
-    query encoder's export, the reader's and the relevance model's (qa/reader_export.py).
+    query encoder's export, the reader's, the relevance and the sentence model's (qa/reader_export.py).
     """
     import warnings
 

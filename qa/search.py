@@ -93,7 +93,7 @@ class Searcher:
         # The checked ONNX export answers without importing torch; torch is
         # the fallback when there is none for these weights.
         self.embedder = embedder or open_fast(built.sha256) or Embedder(built.name)
-        # The reader and the relevance model (qa/reader.py) open in the background; the first answer waits for them.
+        # The reader, relevance and sentence models (qa/reader.py) open in the background; the first answer waits.
         self._model_sha256 = built.sha256
         prefetch_reader(built.sha256)
         # An optional cross-encoder from a local folder orders the best passages again (qa.rerank).
