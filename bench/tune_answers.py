@@ -510,10 +510,14 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
     Per question of the manuals and the sample (SQuAD is left out: the reader was trained on its
     train articles): the confidence `ask` reports without the veto, and the reader's best span over
     "no answer" in the first three passages. Choose on the tune rows; the test rows are for reporting.
+    Then two candidate second vetoes, the sentence model's best logit and the relevance model's logit
+    of the first passage. Neither earns a place (2026-11-24): each refuses real questions before it
+    refuses one more shared-word off-topic one (the relevance model: at -1, tune real 3 -> 7 of 122
+    refused for no tune off-topic one more).
     """
     from qa import confidence
     from qa.reader import open_reader
-    from qa.relevance import sentence_texts
+    from qa.relevance import passage_text, sentence_texts
     from qa.search import Searcher
 
     rows = []
@@ -536,11 +540,16 @@ def reader_veto(indexes: Path, items: list[dict]) -> None:
             passages = searcher.rank(a.interpreted_as or it["q"], depth=3)[0] if judge else []
             judged = max((float(judge.scores(it["q"], sentence_texts(p)).max())
                           for p in passages if p.sentences), default=None)
-            rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best, judged))
+            relevance = open_reader(searcher.generation.manifest.model.sha256, "relevance")
+            related = float(relevance.scores(it["q"], [passage_text(passages[0])])[0]) if relevance and passages else None
+            rows.append((name, it.get("split"), bool(it.get("gold")), a.confidence, best, judged, related))
     _veto_table(rows, (-2.0, -3.0, -4.0, -5.0), (0.5, 0.6), 4,
                 lambda r: r[3] < confidence.ANSWER_AT)
     print("The sentence model's best logit in the three leading passages, as a second veto (after the reader's):")
     _veto_table(rows, (-1.0, 0.0, 1.0, 2.0), (0.5, 0.7), 5,
+                lambda r: confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT)
+    print("The relevance model's logit of the first passage, as a second veto (after the reader's):")
+    _veto_table(rows, (-4.0, -3.0, -2.0, -1.0, 0.0, 1.0), (0.5, 0.7), 6,
                 lambda r: confidence.doubted(r[3], r[4]) < confidence.ANSWER_AT)
 
 
