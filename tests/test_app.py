@@ -143,6 +143,7 @@ def test_hostile_document_text_is_shown_as_text(page):
     assert page.dialogs == []
 
 
+@pytest.mark.slow
 def test_upload_a_text_then_ask_about_it(page, server):
     new = server[1].parent / "upload" / "okapi notes.txt"
     new.parent.mkdir(exist_ok=True)
@@ -239,6 +240,7 @@ def _in_view(page, locator, seconds: float = 5) -> bool:
         return False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("kind", QUESTIONS)
 def test_the_answer_is_in_view_after_each_question(browser, server, size, kind):
@@ -259,6 +261,7 @@ def test_the_answer_is_in_view_after_each_question(browser, server, size, kind):
         page.context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES)
 def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
     page = _open(browser, server, size)
@@ -283,6 +286,7 @@ def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
         page.context.close()
 
 
+@pytest.mark.slow
 def test_clicking_a_pdf_citation_shows_the_page_with_the_span_boxed(browser, server):
     page = _open(browser, server, "desktop")
     try:
@@ -312,6 +316,7 @@ def test_clicking_a_pdf_citation_shows_the_page_with_the_span_boxed(browser, ser
         page.context.close()
 
 
+@pytest.mark.slow
 def test_copy_gives_plain_text_with_the_citation(browser, server):
     page = _open(browser, server, "desktop")
     try:
@@ -334,6 +339,7 @@ def test_copy_gives_plain_text_with_the_citation(browser, server):
         page.context.close()
 
 
+@pytest.mark.slow
 def test_hostile_document_opens_as_text(browser, server):
     page = _open(browser, server, "desktop")
     try:
@@ -349,6 +355,7 @@ def test_hostile_document_opens_as_text(browser, server):
         page.context.close()
 
 
+@pytest.mark.slow
 def test_a_try_example_is_asked_at_once(page):
     example = page.locator("#examples").get_by_role("button").first
     question = example.inner_text().strip()
@@ -385,6 +392,7 @@ _TEXT_UNDER = """button => {
 }"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", CHAT_SIZES)
 def test_the_scroll_down_arrow_label_and_bin_cover_no_chat_text(browser, server, size):
     # Gradio's "Conversation" label and bin (clear) button floated over the chat's top corners, on its text.
@@ -441,6 +449,7 @@ _CITATION_LINE = """where => {
 }"""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", CHAT_SIZES)
 def test_the_citation_line_is_one_line(browser, server, size):
     # On a phone a long document title wrapped an answer's "— title · file, lines · strong match" to three lines.
@@ -470,6 +479,7 @@ SHORT_SIZES = {"landscape-phone": {"width": 844, "height": 390}, "small-laptop":
                "desktop": CHAT_SIZES["desktop"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", SHORT_SIZES)
 def test_the_chat_and_question_box_fit_a_short_window(browser, server, size):
     viewport = SHORT_SIZES[size]
@@ -491,6 +501,7 @@ def test_the_chat_and_question_box_fit_a_short_window(browser, server, size):
         page.context.close()
 
 
+@pytest.mark.slow
 def test_the_chat_uses_a_phone_screen(browser, server):
     page = _open(browser, server, CHAT_SIZES["phone"])
     try:
@@ -544,6 +555,7 @@ _BOLD_WIDTHS = """async () => {
 }"""
 
 
+@pytest.mark.slow
 def test_bold_text_is_drawn_from_one_complete_font(page):
     # Gradio ships Source Sans Pro SemiBold as a 59-glyph subset: "A" fell back to another font
     ours, complete = page.evaluate(_BOLD_WIDTHS)
@@ -552,6 +564,7 @@ def test_bold_text_is_drawn_from_one_complete_font(page):
 
 # A new-user trial on a phone: every answer's five source cards were open (~2,400 px an answer), "strong /
 # match" split over two lines, the asked "Try" question stayed outlined, and "Close (Esc)" took a line alone.
+@pytest.mark.slow
 @pytest.mark.parametrize("size", CHAT_SIZES)
 def test_only_the_newest_sources_are_open_and_the_page_reads_on_a_phone(browser, server, size):
     phone = size == "phone"

@@ -218,6 +218,7 @@ print("done", flush=True)
 """
 
 
+@pytest.mark.slow  # a child process killed mid-write: ~5 s
 def test_kill_9_during_write_leaves_the_previous_generation(tmp_path, embedder, vectors):
     uri = str(tmp_path / "milvus.db")
     backend = M.MilvusBackend(uri)

@@ -78,6 +78,7 @@ def test_ask_in_a_new_process_loads_only_what_answering_needs(sample_index):
     assert "Aziz Seyidov" in out and out.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow  # an evaluation over the sample gold file: ~8 s
 def test_eval_questions_asks_only_the_chosen_split(sample_index, capsys):
     """`--split tune` asks the tune half of a questions file, no more (it once asked every question)."""
     offtopic = Path(__file__).parent / "data" / "sample_offtopic.jsonl"

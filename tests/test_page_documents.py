@@ -10,7 +10,8 @@ import pytest
 from conftest import COURT, OKAPI, SAMPLES
 from test_app import ARTIFACTS, CHROMIUM, QUESTIONS, READY, SIZES, _ask, _open, _upload, browser, page_at  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+# A real browser per test: the full suite (`make test`), not the quick loop.
+pytestmark = [pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed"), pytest.mark.slow]
 OKAPI_QUESTION = "When was the okapi reserve founded?"
 
 

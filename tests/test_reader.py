@@ -81,6 +81,7 @@ def test_ask_answers_with_the_readers_span_and_never_the_title(tmp_path: Path, e
     assert s.ask("Why was the lamp electrified?").answer is None or s.ask("Why was the lamp electrified?").answer.span is None
 
 
+@pytest.mark.slow  # exports the three small models again: ~6 s
 def test_an_up_to_date_index_from_before_the_reader_gets_it_on_the_next_qa_index(tmp_path: Path, embedder, reader):
     import shutil
 

@@ -49,6 +49,7 @@ def test_every_sentence_has_its_own_vector_as_the_answer_code_cuts_it(sample_ind
         assert np.min(np.sum(stored * fresh, axis=1)) > 0.999
 
 
+@pytest.mark.slow  # every sample question asked twice, one index embedding each sentence: ~25 s
 def test_answers_with_stored_vectors_equal_answers_embedding_sentences(sample_index, embedder, tmp_path, monkeypatch):
     # An index without stored vectors ranks by the fused score alone (its second stage would have to embed
     # the pool's sentences) and embeds only a question's first MAX_SENTENCES; with the second stage off and
