@@ -174,8 +174,13 @@ def read_span(question: str, sentence: str, start: int, end: int, probability: f
     if kind is None or not text:
         return None
     start = sentence.index(text, start)
-    # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
     end = start + len(text)
+    # whole words: the reader's tokens are word pieces, and "condemn" of "condemns" reads as a glitch
+    while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
+        start -= 1
+    while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
+        end += 1
+    # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
     start, end = next(((a, b) for a, b, shape in candidates(sentence) if shape == "date" and a <= start and end <= b),
                       (start, end))
     text = sentence[start:end]

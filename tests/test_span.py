@@ -157,3 +157,15 @@ def test_the_readers_span_gives_way_to_code_to_sure_rules_and_never_restates_the
     assert rules is not None and "etc/apt/keyrings" in rules.text  # looks like code: the rules' pick stands
     bookworm = (code.index("bookworm"), code.index("bookworm") + len("bookworm"), 0.9)
     assert answer_span(question, code, bookworm).text == rules.text
+
+
+def test_the_readers_span_is_whole_words():
+    from qa.span import read_span
+
+    s = "Azerbaijan strongly condemns all acts of trafficking in persons."
+    a = s.index("condemns")
+    # the reader's word pieces ended inside "condemns" (seen on the page as "condemn" marked)
+    assert read_span("What does Azerbaijan do?", s, a, a + len("condemn"), 0.3).text == "condemns"
+    assert read_span("What does Azerbaijan do?", s, a + 3, a + 6, 0.3).text == "condemns"
+    whole = read_span("What does Azerbaijan do about trafficking?", s, a, s.index(" in persons"), 0.3)
+    assert whole.text == "condemns all acts of trafficking"  # already whole: unchanged
