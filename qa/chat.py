@@ -41,8 +41,8 @@ def _passage_html(hit: Hit, mark: bool = True) -> str:
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
-def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> str | None:
-    """The passage's lines of the original file with `lines` more on each side."""
+def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> list[tuple[int, str]] | None:
+    """The passage's lines of the original file with `lines` more on each side: (line number, text)."""
     path = (Path(documents) / hit.citation.document).resolve()
     root = Path(documents).resolve()
     if root not in path.parents or not path.is_file():
@@ -53,7 +53,15 @@ def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> s
         return None
     start = max(0, hit.citation.line_start - 1 - lines)
     end = min(len(all_lines), hit.citation.line_end + lines)
-    return "\n".join(f"{n:>5}  {all_lines[n - 1]}" for n in range(start + 1, end + 1))
+    return [(n, all_lines[n - 1]) for n in range(start + 1, end + 1)]
+
+
+def _lines_html(rows: list[tuple[int, str]], first: int, last: int) -> str:
+    """Numbered lines, the passage's (`first` to `last`) marked; a wrapped line stays right of its number
+    (in a <pre> it wrapped under the numbers on a phone)."""
+    return '<div class="qa-lines">' + "".join(
+        f'<div class="qa-line{" qa-hl" if first <= n <= last else ""}"><span class="qa-ln">{n}</span>'
+        f"<span>{escape(text)}</span></div>" for n, text in rows) + "</div>"
 
 
 def strength(answer: Answer, hit: Hit) -> str:
@@ -148,7 +156,7 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     c, label = h.citation, strength(answer, h)
     section = f" · {escape(c.section)}" if c.section else ""
     out = [f'<div class="qa-source"><p>{_cite_button(c, h.rank, f"[{h.rank}]")} <strong>{escape(c.title)}</strong>{section}<br>'
-           f'<small>{escape(str(c))} · <span class="qa-label qa-{escape(label)}"><em>{escape(label)} match</em></span></small></p>']
+           f'<small>Passage: {escape(str(c))} · <span class="qa-label qa-{escape(label)}"><em>{escape(label)} match</em></span></small></p>']
     sentence = escape(h.answer_sentence)
     out.append("<blockquote>" + (f"<mark>{sentence}</mark>" if answer.answer is not None else sentence) + "</blockquote>")
     for other in h.also_in:
@@ -156,7 +164,8 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     context = surrounding(documents, h) if documents is not None else None
     out.append("<details><summary>Context</summary><blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
     if context:
-        out.append(f"<p><small>Surrounding text in the file</small></p><pre>{escape(context)}</pre>")
+        out.append(f"<p><small>Surrounding text in the file, the passage marked</small></p>"
+                   + _lines_html(context, c.line_start, c.line_end))
     out.append("</details></div>")
     return "".join(out)
 

@@ -280,8 +280,12 @@ def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
         assert _in_view(page, page.locator("#doc-close"), seconds=1), page.locator("#doc-close").bounding_box()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"source-{size}.png"))
+        if size == "phone":  # the panel covers the screen (it was placed below everything, far from the chat)
+            box = page.locator("#doc-panel").bounding_box()
+            assert box["y"] <= 1 and box["height"] >= page.viewport_size["height"] - 2, box
         page.keyboard.press("Escape")
         page.wait_for_selector("#doc-panel", state="hidden")
+        assert _in_view(page, reply.locator(".qa-best"), seconds=2)  # back where the person was
     finally:
         page.context.close()
 
@@ -444,6 +448,8 @@ _CITATION_LINE = """where => {
         getComputedStyle(e).overflowX === 'hidden').map(e => e.textContent);
     return {middles: [first.getBoundingClientRect(), chip.getBoundingClientRect(), label.getBoundingClientRect()].map(mid),
             right: small.getBoundingClientRect().right, answerRight: answer.getBoundingClientRect().right,
+            answerWidth: answer.getBoundingClientRect().width,
+            titleWidth: where.querySelector('.qa-where-name').getBoundingClientRect().width,
             chip: chip.textContent, clipped: overflowing,
             titles: [...where.querySelectorAll('[title]')].map(e => e.getAttribute('title'))};
 }"""
@@ -452,7 +458,8 @@ _CITATION_LINE = """where => {
 @pytest.mark.slow
 @pytest.mark.parametrize("size", CHAT_SIZES)
 def test_the_citation_line_is_one_line(browser, server, size):
-    # On a phone a long document title wrapped an answer's "— title · file, lines · strong match" to three lines.
+    # On a phone a long document title wrapped an answer's "— title · file, lines · strong match" to three lines;
+    # kept on one line, the title was cut to "— Mr. Mus…". A phone gives the title a line of its own.
     page = _open(browser, server, CHAT_SIZES[size])
     try:
         _ask(page, LONG_ANSWERS[0])  # a long title
@@ -460,7 +467,11 @@ def test_the_citation_line_is_one_line(browser, server, size):
         for n, ends in enumerate([", line 7", "p. 1, lines 20–22"]):
             reply = page.locator("#chat .qa-answer").nth(n)
             line = reply.locator(".qa-where").evaluate(_CITATION_LINE)
-            assert max(line["middles"]) - min(line["middles"]) < 6, line  # one line
+            if size == "desktop":
+                assert max(line["middles"]) - min(line["middles"]) < 6, line  # one line
+            else:  # the title, then the file chip and label on the line below it
+                assert abs(line["middles"][1] - line["middles"][2]) < 6 and line["middles"][1] - line["middles"][0] > 12, line
+                assert line["titleWidth"] > 0.8 * line["answerWidth"] or not line["clipped"], line
             assert line["right"] <= line["answerRight"] + 1, line  # and inside the answer
             # The page and lines stay whole; only the title (then the file name) may be shortened.
             assert line["chip"].endswith(ends) and not any(ends in c for c in line["clipped"]), line

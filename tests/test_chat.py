@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,12 @@ def test_rendered_answer_is_one_html_block_with_the_sentence_marked(searcher):
     assert "\n" not in out  # one HTML block: Markdown never parses document text
     assert "<mark>" + escape(answer.passages[0].answer_sentence) + "</mark>" in out
     assert COURT in out and "Surrounding text" in out and "Sources" in out
+    # a card cites its whole passage, the answer line its sentence: the card says which it is
+    first = answer.passages[0].citation
+    assert f"Passage: {escape(str(first))}" in out
+    # the surrounding lines are numbered rows (a wrapped line stays beside its number), the passage's marked
+    marked = re.findall(r'<div class="qa-line qa-hl"><span class="qa-ln">(\d+)</span>', out.split('class="qa-source"')[1])
+    assert [int(n) for n in marked] == list(range(first.line_start, first.line_end + 1))
 
 
 def test_not_found_is_said_and_passages_are_marked_weak(searcher):

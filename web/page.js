@@ -58,7 +58,8 @@ document.addEventListener("click", (event) => {
 });
 document.addEventListener("keydown", (event) => {
   const panel = document.querySelector("#doc-panel");
-  if (event.key === "Escape" && panel && panel.offsetParent !== null) {
+  // shown? (offsetParent is null for a fixed element, as the panel is on a phone)
+  if (event.key === "Escape" && panel && panel.getClientRects().length > 0) {
     const close = document.querySelector("#doc-close");
     if (close) close.click();
   }
