@@ -47,6 +47,9 @@ QUEUE_SIZE = 64  # Gradio's queue for everything else (status ticks, uploads): a
 SESSIONS_KEPT = 500
 CONCURRENCY = 2  # default for events that set no limit of their own
 WEB = Path(__file__).resolve().parent / "web"
+# What the empty conversation says (it was a blank box): what to do, and what an answer will hold.
+EMPTY_CHAT = ("Ask a question about the documents. The answer is the sentence that answers it, its exact words "
+              "marked, with the file and line; click a citation to see it in the file.")
 FIRST_BUILD_WAIT = 600  # seconds a question on the page waits for the first index build
 
 
@@ -222,7 +225,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=340):
                 chat = gr.Chatbot(label="Conversation", height=560, elem_id="chat", sanitize_html=True, autoscroll=False,
-                                  buttons=[], feedback_options=None)
+                                  buttons=[], feedback_options=None, placeholder=EMPTY_CHAT)
                 with gr.Row():
                     # Both start disabled and open once the stored conversation is back: a question
                     # asked before that (a fast typist, a loaded server) had its answer wiped when the

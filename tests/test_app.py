@@ -517,9 +517,11 @@ def test_the_chat_uses_a_phone_screen(browser, server):
     page = _open(browser, server, CHAT_SIZES["phone"])
     try:
         width, height = CHAT_SIZES["phone"]["width"], CHAT_SIZES["phone"]["height"]
-        # Empty, the chat leaves the title and a "Try" question on the first screen.
+        # Empty, the chat leaves the title and a "Try" question on the first screen, and says what to do.
         assert _in_view(page, page.locator("h2").first, seconds=1)
         assert _in_view(page, page.locator("#examples").get_by_role("button").first, seconds=1)
+        assert _in_view(page, page.locator("#chat").get_by_text("Ask a question about the documents"), seconds=1)
+        page.screenshot(path=str(ARTIFACTS / "chat-empty-phone.png"))
         for n, question in enumerate(LONG_ANSWERS, 1):
             _ask(page, question, replies=n)
         page.wait_for_timeout(700)
