@@ -595,6 +595,19 @@ def test_only_the_newest_sources_are_open_and_the_page_reads_on_a_phone(browser,
         assert sources.first.evaluate("d => d.open")
         label = page.locator("#chat .qa-where .qa-label").last
         assert label.evaluate("el => el.getClientRects().length") == 1, "the label is split over lines"
+        # a card's surrounding lines: the passage's marked, and a wrapped line stays right of its number
+        card = sources.first.locator(".qa-source").first
+        card.locator("details > summary").click()
+        marked = card.locator(".qa-line.qa-hl")
+        assert marked.count() >= 1 and marked.first.is_visible()
+        wraps = card.locator(".qa-line").evaluate_all(
+            "rows => rows.map(r => [r.getClientRects()[0].height, r.lastElementChild.getBoundingClientRect().left,"
+            " r.firstElementChild.getBoundingClientRect().right])")
+        assert all(left >= number for _, left, number in wraps), wraps
+        if phone:
+            assert max(h for h, _, _ in wraps) > 1.5 * min(h for h, _, _ in wraps), "no line wrapped: nothing checked"
+            marked.first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "context-phone.png"))
         page.locator("#chat .qa-answer").last.locator(".qa-best .qa-cite").click()
         close = page.locator("#doc-close")
         close.wait_for()
