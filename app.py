@@ -24,7 +24,7 @@ import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
 from qa import library, viewer  # noqa: E402
-from qa.chat import add_files, error_reply, example_questions, render_answer, status_words, unexpected  # noqa: E402
+from qa.chat import add_files, error_reply, example_questions, render_answer, unexpected  # noqa: E402
 from qa.readers import supported_suffixes  # noqa: E402
 from qa.search import MAX_QUESTION_CHARS  # noqa: E402
 from qa.serving import arguments, guarded_app, page_script, prepare, serve, update_report  # noqa: E402
@@ -89,7 +89,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
             info = searcher().info()
         except qa.QAError as exc:
             return building or f"⚠️ {html.escape(str(exc))}"
-        line = status_words(len(info.documents), info.passages, info.built_at)
+        line = library.status_words(len(info.documents), info.passages, info.built_at)
         return f"{building}<br>{line}" if building else line
 
     def documents() -> list[str]:

@@ -11,7 +11,6 @@ import html
 import os
 import re
 import tempfile
-from datetime import datetime, timezone
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,26 +281,3 @@ def example_questions(documents: Path, titles: Iterable[str], limit: int = 4) ->
         short = title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…"
         out.append(f"What does the text “{short}” say?")
     return out[:limit]
-
-
-def status_words(documents: int, passages: int, built_at: str, now: datetime | None = None) -> str:
-    """"2 documents · 15 passages · updated 3 minutes ago": the index's state in words."""
-    def count(n: int, word: str) -> str:
-        return f"{n} {word}" + ("" if n == 1 else "s")
-
-    return f"{count(documents, 'document')} · {count(passages, 'passage')} · updated {_ago(built_at, now)}"
-
-
-def _ago(iso: str, now: datetime | None = None) -> str:
-    try:
-        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return "at an unknown time"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    seconds = max(0, ((now or datetime.now(timezone.utc)) - then).total_seconds())
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'' if n == 1 else 's'} ago"
-    return "just now"

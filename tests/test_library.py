@@ -111,3 +111,14 @@ def test_a_document_being_removed_is_not_cited_while_the_index_catches_up(built)
         with pytest.raises(qa.errors.InvalidArgument, match="removed"):
             withdrawn.filter([COURT], known)
     assert withdrawn.filter(None, known) is None and withdrawn.filter([UN], known) == [UN]
+
+
+def test_the_status_line_says_the_index_in_words():
+    from datetime import datetime, timezone
+
+    from qa.library import status_words
+
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    assert status_words(1, 2, "2026-11-24T11:57:00Z", now) == "1 document · 2 passages · updated 3 minutes ago"
+    assert status_words(3, 1, "2026-11-23T11:00:00+00:00", now).endswith("1 passage · updated 1 day ago")
+    assert status_words(0, 0, "not a date", now).endswith("updated at an unknown time")
