@@ -167,6 +167,9 @@ def _only_question_words(question: str, text: str) -> bool:
     return bool(words) and {stem(w) for w in words} <= question_terms(question)
 
 
+_WORD_REACH = 20  # characters a cut word is widened by, at most, on either side
+
+
 def read_span(question: str, sentence: str, start: int, end: int, probability: float) -> Span | None:
     """The reader's span (qa/reader.py) `sentence[start:end]`, labelled by its shape; None for why-questions."""
     kind = span_kind(question)
@@ -176,10 +179,14 @@ def read_span(question: str, sentence: str, start: int, end: int, probability: f
     start = sentence.index(text, start)
     end = start + len(text)
     # whole words: the reader's tokens are word pieces, and "condemn" of "condemns" reads as a glitch
-    while start > 0 and sentence[start - 1].isalnum() and sentence[start].isalnum():
-        start -= 1
-    while end < len(sentence) and sentence[end].isalnum() and sentence[end - 1].isalnum():
-        end += 1
+    # (within a word's length: a script written without spaces would otherwise grow to its whole run)
+    a, b = start, end
+    while a > 0 and start - a < _WORD_REACH and sentence[a - 1].isalnum() and sentence[a].isalnum():
+        a -= 1
+    while b < len(sentence) and b - end < _WORD_REACH and sentence[b].isalnum() and sentence[b - 1].isalnum():
+        b += 1
+    start = a if a == 0 or not sentence[a - 1].isalnum() else start
+    end = b if b == len(sentence) or not sentence[b].isalnum() else end
     # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
     start, end = next(((a, b) for a, b, shape in candidates(sentence) if shape == "date" and a <= start and end <= b),
                       (start, end))
