@@ -40,27 +40,33 @@ def _passage_html(hit: Hit, mark: bool = True) -> str:
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
-def surrounding(documents: Path, hit: Hit, lines: int = _SURROUNDING_LINES) -> list[tuple[int, str]] | None:
-    """The passage's lines of the original file with `lines` more on each side: (line number, text)."""
+def file_lines(documents: Path, hit: Hit) -> list[str] | None:
+    """The lines of the passage's original file (only inside `documents`), or None."""
     path = (Path(documents) / hit.citation.document).resolve()
     root = Path(documents).resolve()
     if root not in path.parents or not path.is_file():
         return None
     try:
-        all_lines = read_file(path.name, path, path.read_bytes()).text.split("\n")
+        return read_file(path.name, path, path.read_bytes()).text.split("\n")
     except (Unreadable, OSError):
         return None
-    start = max(0, hit.citation.line_start - 1 - lines)
-    end = min(len(all_lines), hit.citation.line_end + lines)
-    return [(n, all_lines[n - 1]) for n in range(start + 1, end + 1)]
 
 
-def _lines_html(rows: list[tuple[int, str]], first: int, last: int) -> str:
-    """Numbered lines, the passage's (`first` to `last`) marked; a wrapped line stays right of its number
-    (in a <pre> it wrapped under the numbers on a phone)."""
-    return '<div class="qa-lines">' + "".join(
-        f'<div class="qa-line{" qa-hl" if first <= n <= last else ""}"><span class="qa-ln">{n}</span>'
-        f"<span>{escape(text)}</span></div>" for n, text in rows) + "</div>"
+def numbered_lines(lines: list[str], a: int, b: int, window: int) -> str:
+    """Lines `a` to `b` (1-based) marked, with `window` more on each side, each a row beside its number:
+    a wrapped line stays right of the numbers (in a <pre> it wrapped under them on a phone)."""
+    first, last = max(1, a - window), min(len(lines), b + window)
+    out = ['<div class="qa-lines">']
+    if first > 1:
+        out.append(f'<p class="qa-more">… {first - 1} lines before</p>')
+    for n in range(first, last + 1):
+        hl = " qa-hl" if a <= n <= b else ""
+        out.append(f'<div class="qa-line{hl}" data-line="{n}"><span class="qa-ln" aria-hidden="true">{n}</span>'
+                   f'<span class="qa-lt">{escape(lines[n - 1]) or "&#160;"}</span></div>')
+    if last < len(lines):
+        out.append(f'<p class="qa-more">… {len(lines) - last} lines after</p>')
+    out.append("</div>")
+    return "".join(out)
 
 
 def strength(answer: Answer, hit: Hit) -> str:
@@ -160,11 +166,11 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     out.append("<blockquote>" + (f"<mark>{sentence}</mark>" if answer.answer is not None else sentence) + "</blockquote>")
     for other in h.also_in:
         out.append(f"<p><small>Same text also in {escape(str(other))}</small></p>")
-    context = surrounding(documents, h) if documents is not None else None
+    context = file_lines(documents, h) if documents is not None else None
     out.append("<details><summary>Context</summary><blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
     if context:
         out.append(f"<p><small>Surrounding text in the file, the passage marked</small></p>"
-                   + _lines_html(context, c.line_start, c.line_end))
+                   + numbered_lines(context, c.line_start, c.line_end, _SURROUNDING_LINES))
     out.append("</details></div>")
     return "".join(out)
 

@@ -168,6 +168,7 @@ def _only_question_words(question: str, text: str) -> bool:
 
 
 _WORD_REACH = 20  # characters a cut word is widened by, at most, on either side
+_LETTERS = re.compile(r"[^\W_]+")  # a run of letters and digits
 
 
 def read_span(question: str, sentence: str, start: int, end: int, probability: float) -> Span | None:
@@ -180,13 +181,11 @@ def read_span(question: str, sentence: str, start: int, end: int, probability: f
     end = start + len(text)
     # whole words: the reader's tokens are word pieces, and "condemn" of "condemns" reads as a glitch
     # (within a word's length: a script written without spaces would otherwise grow to its whole run)
-    a, b = start, end
-    while a > 0 and start - a < _WORD_REACH and sentence[a - 1].isalnum() and sentence[a].isalnum():
-        a -= 1
-    while b < len(sentence) and b - end < _WORD_REACH and sentence[b].isalnum() and sentence[b - 1].isalnum():
-        b += 1
-    start = a if a == 0 or not sentence[a - 1].isalnum() else start
-    end = b if b == len(sentence) or not sentence[b].isalnum() else end
+    for run in _LETTERS.finditer(sentence):
+        if run.start() < start < run.end() and start - run.start() <= _WORD_REACH:
+            start = run.start()
+        if run.start() < end < run.end() and run.end() - end <= _WORD_REACH:
+            end = run.end()
     # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
     start, end = next(((a, b) for a, b, shape in candidates(sentence) if shape == "date" and a <= start and end <= b),
                       (start, end))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .chat import escape
+from .chat import escape, numbered_lines
 from .readers import Unreadable, read_file
 
 # Lines shown on each side of the cited ones; a whole book is not sent to the page.
@@ -84,27 +84,12 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if extracted.pages and path.suffix.lower() == ".pdf":
         page = request.page or _page_of(extracted, a)
         image = _pdf_page(path, page, "\n".join(lines[a - 1 : b]))
-    return head + image + _text_lines(lines, a, b) + "</div>"
+    return head + image + numbered_lines(lines, a, b, WINDOW) + "</div>"
 
 
 def _page_of(extracted, line: int) -> int:
     offset = sum(len(x) + 1 for x in extracted.text.split("\n")[: line - 1])
     return max(1, sum(1 for start in extracted.pages if start <= offset))
-
-
-def _text_lines(lines: list[str], a: int, b: int) -> str:
-    first, last = max(1, a - WINDOW), min(len(lines), b + WINDOW)
-    out = ['<div class="qa-lines">']
-    if first > 1:
-        out.append(f'<p class="qa-more">… {first - 1} lines before</p>')
-    for n in range(first, last + 1):
-        hl = " qa-hl" if a <= n <= b else ""
-        out.append(f'<div class="qa-line{hl}" data-line="{n}"><span class="qa-ln" aria-hidden="true">{n}</span>'
-                   f'<span class="qa-lt">{escape(lines[n - 1]) or "&#160;"}</span></div>')
-    if last < len(lines):
-        out.append(f'<p class="qa-more">… {len(lines) - last} lines after</p>')
-    out.append("</div>")
-    return "".join(out)
 
 
 def _pdf_page(path: Path, page: int, needle: str) -> str:

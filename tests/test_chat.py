@@ -26,7 +26,7 @@ def test_rendered_answer_is_one_html_block_with_the_sentence_marked(searcher):
     first = answer.passages[0].citation
     assert f"Passage: {escape(str(first))}" in out
     # the surrounding lines are numbered rows (a wrapped line stays beside its number), the passage's marked
-    marked = re.findall(r'<div class="qa-line qa-hl"><span class="qa-ln">(\d+)</span>', out.split('class="qa-source"')[1])
+    marked = re.findall(r'<div class="qa-line qa-hl" data-line="(\d+)">', out.split('class="qa-source"')[1])
     assert [int(n) for n in marked] == list(range(first.line_start, first.line_end + 1))
 
 

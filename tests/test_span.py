@@ -172,4 +172,4 @@ def test_the_readers_span_is_whole_words():
     # a script written without spaces is not grown to its whole run of letters
     cjk = "东京是日本的首都也是最大的城市人口超过一千三百万人居住在这里的每一个角落里面有很多很多的人"
     kept = read_span("What is the capital of Japan?", cjk, 0, 2, 0.3)
-    assert kept is None or len(kept.text) <= 2
+    assert kept is not None and kept.text == "东京"
