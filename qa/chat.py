@@ -7,14 +7,16 @@ and Markdown-escaped here before it reaches the page, so a document holding
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
+import stat as stat_module
 import tempfile
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .answer import Answer, Citation, Hit
 from .readers import Unreadable, read_file, registration, size_problem, suffix_list
@@ -40,19 +42,28 @@ def _passage_html(hit: Hit, mark: bool = True) -> str:
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
-def file_lines(documents: Path, hit: Hit) -> list[str] | None:
+def file_lines(documents: Path, hit: Hit) -> tuple[str, ...] | None:
     """The lines of the passage's original file (only inside `documents`), or None."""
     path = (Path(documents) / hit.citation.document).resolve()
     root = Path(documents).resolve()
-    if root not in path.parents or not path.is_file():
+    try:  # a file removed or replaced meanwhile is shown without its surrounding lines
+        stat = path.stat()
+    except OSError:
         return None
+    ok = root in path.parents and stat_module.S_ISREG(stat.st_mode)
+    return _read_lines(path, stat.st_mtime_ns, stat.st_size) if ok else None
+
+
+@functools.lru_cache(maxsize=4)
+def _read_lines(path: Path, mtime_ns: int, size: int) -> tuple[str, ...] | None:
+    """Once per version of a file (time and size): cards share files, and a PDF takes ~1 s to read."""
     try:
-        return read_file(path.name, path, path.read_bytes()).text.split("\n")
+        return tuple(read_file(path.name, path, path.read_bytes()).text.split("\n"))
     except (Unreadable, OSError):
         return None
 
 
-def numbered_lines(lines: list[str], a: int, b: int, window: int) -> str:
+def numbered_lines(lines: Sequence[str], a: int, b: int, window: int) -> str:
     """Lines `a` to `b` (1-based) marked, with `window` more on each side, each a row beside its number:
     a wrapped line stays right of the numbers (in a <pre> it wrapped under them on a phone)."""
     first, last = max(1, a - window), min(len(lines), b + window)

@@ -167,3 +167,12 @@ def test_the_marked_span_names_its_own_line():
     best = AnswerSentence(sentence, Citation("harbour.txt", "Harbour", 3, 6, 0, 10), 1.0, span)
     out = render_answer(Answer("When?", best, (), confidence=0.8, label="strong"))
     assert '<mark class="qa-span" title="harbour.txt, line 5">1872</mark>' in out
+
+
+def test_an_answers_cards_read_each_file_once(searcher):
+    from qa.chat import _read_lines
+
+    answer = searcher.ask("Who chairs the Military Chamber?", k=5)
+    _read_lines.cache_clear()
+    render_answer(answer, SAMPLES)
+    assert _read_lines.cache_info().misses == len({h.citation.document for h in answer.passages}) < len(answer.passages)
