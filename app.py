@@ -95,12 +95,13 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
     def documents() -> list[str]:
         return [r.id for r in corpus()[1]]
 
-    def answer(question: object, k: object, only: list[str] | None = None, asked: list[str] = ()) -> qa.Answer:
+    def answer(question: object, k: object, only: list[str] | None = None, asked: object = ()) -> qa.Answer:
         """One question, checked here (the API takes any JSON), answered within the admission bound."""
         question = checked_question(question)
         k = whole_k(k)
         with admission.slot():
-            return searcher().ask(question, k=k, documents=withdrawn.filter(only, documents), history=list(asked or ())[-4:])
+            return searcher().ask(question, k=k, documents=withdrawn.filter(only, documents),
+                                    history=library.questions(asked))
 
     def respond(message: str, history: list, asked: list, k: int, only: list[str] | None, progress=gr.Progress()):
         history = library.plain_messages(history)
@@ -115,7 +116,10 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         try:
             result = answer(message, k, only, asked)
             reply = render_answer(result, settings.documents)
-            asked = [*library.questions(asked)[1 - library.KEPT_QUESTIONS:], message]
+            # the question as it was taken, its short answer and sentence: a follow-up leans on them ("who else?")
+            said = result.answer and [result.answer.span and result.answer.span.text, result.answer.sentence]
+            asked = [*library.questions(asked)[1 - library.KEPT_QUESTIONS:],
+                     [result.interpreted_as or message, *(said or [None, None])]]
         except qa.QAError as exc:
             reply = error_reply(str(exc))
         except Exception as exc:  # never a traceback on the page; the terminal gets it

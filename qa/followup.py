@@ -48,16 +48,30 @@ def is_followup(question: str) -> bool:
 
 
 def _last(history: Sequence[Any]) -> tuple[str, Any]:
-    """The previous (question as searched, answer or None) from a history entry."""
+    """The previous (question as searched, answer or None) from a history entry: a question, an
+    Answer, (question, Answer), or (question, short answer, answering sentence) as text (the page's)."""
     entry = history[-1]
     if isinstance(entry, str):
         return entry, None
     if isinstance(entry, (tuple, list)) and entry:
-        question, answer = entry[0], entry[1] if len(entry) > 1 else None
+        question, answer = entry[0], (tuple(entry[1:3]) if len(entry) > 2 else entry[1] if len(entry) > 1 else None)
     else:  # an Answer on its own
         question, answer = getattr(entry, "question", ""), entry
     searched = getattr(answer, "interpreted_as", None) or question
     return str(searched), answer
+
+
+def _said(answer: Any) -> tuple[str | None, str | None, str | None]:
+    """(short answer, its kind, the answering sentence) of an Answer or of (short answer, sentence) as
+    text, where a capitalised short answer counts as a name ("Aziz Seyidov")."""
+    if isinstance(answer, str):
+        answer = (answer, "")
+    if isinstance(answer, tuple):
+        text, sentence = (t.strip() if isinstance(t, str) else "" for t in answer)
+        return (text or None), ("name" if text[:1].isupper() else None), (sentence or None)
+    best = getattr(answer, "answer", None)
+    span = getattr(best, "span", None)
+    return getattr(span, "text", None), getattr(span, "kind", None), getattr(best, "sentence", None)
 
 
 def _names(text: str) -> list[str]:
@@ -70,6 +84,15 @@ def _names(text: str) -> list[str]:
         if words:
             out.append(" ".join(words))
     return out
+
+
+def given(question: str, history: Sequence[Any]) -> tuple[str, ...]:
+    """The short answers the conversation has already given, when the question asks for another one
+    ("And who else attended?" after "Aziz Seyidov"): the answer must be someone else."""
+    if not history or not _ELSE.search(question):
+        return ()
+    said = (_said(_last([entry])[1])[0] for entry in history[-3:])
+    return tuple(dict.fromkeys(text for text in said if text))
 
 
 def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
@@ -91,14 +114,12 @@ def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
             seen.add(phrase.lower())
             seen.update(w.lower() for w in phrase.split())
             carried.append(phrase)
-    best = getattr(answer, "answer", None)
-    span = getattr(best, "span", None)
-    if span is not None and span.kind in ("person", "place", "name") and span.text.lower() not in seen \
-            and _ELSE.search(question) is None:
-        carried.append(span.text)
-    elif best is not None and _ELSE.search(question):
+    said, kind, sentence = _said(answer)
+    if said and kind in ("person", "place", "name") and said.lower() not in seen and _ELSE.search(question) is None:
+        carried.append(said)
+    elif _ELSE.search(question):
         # "who else ...": the names already given point at the same passage
-        for name in _names(best.sentence)[:3]:
+        for name in _names(sentence or said or "")[:3]:
             if name.lower() not in seen:
                 seen.add(name.lower())
                 carried.append(name)

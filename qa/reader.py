@@ -94,9 +94,11 @@ class Reading:
     p_start: np.ndarray  # the passage's start and end distributions (softmax of the logits)
     p_end: np.ndarray
 
-    def best(self, lo: int, hi: int, longest: int = MAX_SPAN_TOKENS) -> tuple[float, int, int, float] | None:
+    def best(self, lo: int, hi: int, longest: int = MAX_SPAN_TOKENS,
+             avoid: Sequence[tuple[int, int]] = ()) -> tuple[float, int, int, float] | None:
         """(score - null, start, end, probability) of the best span inside characters [lo, hi) whose
-        last word piece is at most `longest` after its first, or None.
+        last word piece is at most `longest` after its first, or None. A span touching a character
+        range of `avoid` (what a "who else" follow-up was already told) is never chosen.
 
         The probability is the span's share of the passage's start and end
         distributions: comparable across sentences of one passage.
@@ -109,6 +111,12 @@ class Reading:
         pair = s[:, None] + e[None, :]
         i, j = np.meshgrid(np.arange(inside.size), np.arange(inside.size), indexing="ij")
         pair[(j < i) | (inside[j] - inside[i] > longest)] = -np.inf
+        if avoid:
+            hit = np.array([any(a < e and s < b for s, e in avoid) for a, b in self.offsets[inside]])
+            seen = np.concatenate([[0], np.cumsum(hit)])  # avoided pieces up to each token
+            pair[seen[j + 1] - seen[i] > 0] = -np.inf
+            if not np.isfinite(pair).any():
+                return None
         a, b = np.unravel_index(int(np.argmax(pair)), pair.shape)
         ti, tj = inside[a], inside[b]
         return (float(pair[a, b] - self.null), int(self.offsets[ti, 0]), int(self.offsets[tj, 1]),

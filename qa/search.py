@@ -27,7 +27,7 @@ from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
 from .settings import MAX_K, check_k
 from .reader import SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
-from .span import answer_span, wanted
+from .span import answer_span, given_ranges, type_match
 
 log = logging.getLogger(__name__)
 
@@ -238,18 +238,22 @@ class Searcher:
             s_vec = encode([scored])[0]
             # the pool's fused scores, best first: the confidence was fitted on them, before the second stage
             x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
-                                    fused, documents, float(s_vec @ q), _type_match(searched, scored), rows)
+                                    fused, documents, float(s_vec @ q), type_match(searched, scored), rows)
             # the reader's best span over "no answer" in the passages it read (None without a reader)
             read_best = max((f[0] for r, p in zip(readings, passages) if (f := r.best(0, len(p.text)))), default=None)
             p_answer = confidence.doubted(confidence.probability(x), read_best)
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law
-                # "On Combating Human Trafficking": the law's own name restates it, the date answers)
-                found = (readings[top].best(hit.answer_start, chosen[top][1], SHOWN_SPAN_TOKENS)
+                # "On Combating Human Trafficking": the law's own name restates it, the date answers), and a
+                # "who else" follow-up's is none of the answers it was already given
+                told = followup.given(question, history or ())
+                taken = given_ranges(passages[top].text, told, hit.answer_start, chosen[top][1])
+                found = (readings[top].best(hit.answer_start, chosen[top][1], SHOWN_SPAN_TOKENS, taken)
                          if top < len(readings) else None)
                 read = (found[1] - hit.answer_start, found[2] - hit.answer_start, found[3]) if found else None
-                span = cited_span(answer_span(searched, sentence, read), passages[top], hit.answer_start, citation)
+                span = cited_span(answer_span(searched, sentence, read, told), passages[top], hit.answer_start,
+                                  citation)
                 best, answer_at = AnswerSentence(sentence, citation(passages[top], lines), chosen[top][2], span), top
                 # the first passage a person reads then holds the answer shown above it
                 # a reranker has already read the passages: its order stands
@@ -281,12 +285,6 @@ class _Passages:
 
     def __getattr__(self, name):
         return getattr(self._index, name)
-
-
-def _type_match(question: str, sentence: str) -> bool:
-    from .span import has_kind, question_terms
-
-    return has_kind(wanted(question), sentence, question_terms(question))
 
 
 def _check_model(gen: Generation, identity) -> None:

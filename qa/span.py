@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -117,8 +118,9 @@ def features(question: str, sentence: str, cands: list[tuple[int, int, str]], ki
     return span_features.features(question, sentence, cands, kind or span_kind(question) or "other")
 
 
-def best_span(question: str, sentence: str, kind: str | None = None) -> Span | None:
-    """The most likely short answer in `sentence`, or None when none is likely enough."""
+def best_span(question: str, sentence: str, kind: str | None = None, given: Sequence[str] = ()) -> Span | None:
+    """The most likely short answer in `sentence`, or None when none is likely enough; never one that
+    overlaps a place where `given` (what a "who else" follow-up was already told) stands in it."""
     kind = span_kind(question) if kind is None else kind
     if kind is None:
         return None
@@ -126,6 +128,11 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
     if scored is None:
         return None
     cands, logits = scored
+    taken = given_ranges(sentence, given)
+    if taken:
+        logits = np.where([any(a < e and s < b for s, e in taken) for a, b, _ in cands], -np.inf, logits)
+        if not np.isfinite(logits).any():
+            return None
     p = np.exp(logits - logits.max())
     p /= p.sum()
     i = int(np.argmax(p))
@@ -141,7 +148,15 @@ def best_span(question: str, sentence: str, kind: str | None = None) -> Span | N
 RULES_SURE = 0.7
 
 
-def answer_span(question: str, sentence: str, read: tuple[int, int, float] | None) -> Span | None:
+def given_ranges(text: str, given: Sequence[str], lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
+    """Where each of `given` stands in `text[lo:hi]` (character ranges of `text`, case-insensitive)."""
+    low, hi = text.lower(), len(text) if hi is None else hi
+    return [(m.start(), m.end()) for g in given if g.strip()
+            for m in re.finditer(re.escape(g.strip().lower()), low[:hi]) if m.start() >= lo]
+
+
+def answer_span(question: str, sentence: str, read: tuple[int, int, float] | None,
+                given: Sequence[str] = ()) -> Span | None:
     """The short answer: the reader's span `read` (start, end, probability in `sentence`), except
 
     - where the rules pick a span that looks like code ("/etc/alternatives/", "Accept=yes"), which
@@ -152,8 +167,9 @@ def answer_span(question: str, sentence: str, read: tuple[int, int, float] | Non
       Military Chamber?"; the rules never offer such a span): tune halves' exact match 41 -> 42
       of 122, F1 unchanged (0.5, 0.8 and 0.9 no better).
 
-    Without a reading, the rules' pick."""
-    rule = best_span(question, sentence)
+    Without a reading, the rules' pick. Neither is ever one of `given` (see best_span); the caller
+    reads the reader's span with them avoided (Reading.best)."""
+    rule = best_span(question, sentence, given=given)
     if read is None or (rule is not None and (span_features.looks_like_code(rule.text) or rule.score >= RULES_SURE)):
         return rule
     found = read_span(question, sentence, *read)
@@ -211,6 +227,11 @@ def _scored(question: str, sentence: str, kind: str) -> tuple[list[tuple[int, in
     `ask` then for the chosen one's span, the same work (callers never modify the arrays)."""
     cands = candidates(sentence, question)
     return (cands, features(question, sentence, cands, kind) @ WEIGHTS) if cands else None
+
+
+def type_match(question: str, sentence: str) -> bool:
+    """Whether `sentence` holds the kind of answer `question` asks for, near the question's words."""
+    return has_kind(wanted(question), sentence, question_terms(question))
 
 
 def has_kind(question_kind: str | None, sentence: str, q_terms: set[str]) -> bool:

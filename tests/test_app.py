@@ -128,6 +128,16 @@ def test_cited_answer_in_the_browser(page):
     assert page.locator("#chat .qa-answer").count() == 2
 
 
+def test_a_follow_up_leans_on_the_answer_the_page_gave(page):
+    _ask(page, "Who met the US officials?")
+    first = page.locator("#chat .qa-answer").nth(0).locator("mark.qa-span").first.inner_text()
+    assert first == "Aziz Seyidov"
+    reply = _ask(page, "And who else attended?", replies=2)
+    assert "Searched as: And who else attended? (about:" in reply.inner_text()
+    other = reply.locator("mark.qa-span").first.inner_text()
+    assert "Seyidov" not in other and any(n in other for n in ("Takahashi", "Solley", "Huseynova")), other
+
+
 def test_off_topic_question_says_not_found(page):
     reply = _ask(page, "Who won the 2018 World Cup?")
     assert "do not seem to answer" in reply.inner_text()

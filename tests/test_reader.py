@@ -47,6 +47,11 @@ def test_reads_the_answer_inside_the_window_it_is_given(reader):
     low, a2, b2, _ = reading.best(other, len(LIGHTHOUSE))
     assert a2 >= other and low < score
     assert reading.best(0, 3) is None or reading.best(0, 3)[2] <= 3
+    # with the engineer's name avoided ("who else?") it never picks her, nor a span that reaches over her
+    name = (LIGHTHOUSE.index("Margaret"), LIGHTHOUSE.index("Ellison.") + len("Ellison"))
+    _, a3, b3, _ = reading.best(0, len(LIGHTHOUSE), avoid=[name])
+    assert b3 <= name[0] or a3 >= name[1]
+    assert reading.best(name[0], name[1], avoid=[name]) is None
 
 
 def test_one_batch_gives_what_each_passage_gives_alone(reader):

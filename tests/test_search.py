@@ -164,6 +164,15 @@ def test_a_follow_ups_short_answer_is_judged_with_what_it_carried(searcher):
     assert answer.answer.span is not None and answer.answer.span.text == "28th of June 2005"
 
 
+def test_who_else_is_never_answered_with_whom_the_conversation_already_named(searcher):
+    first = searcher.ask("Who met the US officials?")
+    assert first.answer.span.text == "Aziz Seyidov"
+    answer = searcher.ask("And who else attended?", history=[("Who met the US officials?", first)])
+    span = answer.answer.span
+    assert span is not None and "Seyidov" not in span.text
+    assert any(name in span.text for name in ("Takahashi", "Solley", "Huseynova")), span.text
+
+
 def test_a_question_that_stands_alone_is_not_rewritten(searcher):
     first = searcher.ask("Who chairs the Military Chamber?")
     answer = searcher.ask("When did Azerbaijan sign the UN convention against organized crime?", history=[first])

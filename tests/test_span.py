@@ -173,3 +173,14 @@ def test_the_readers_span_is_whole_words():
     cjk = "东京是日本的首都也是最大的城市人口超过一千三百万人居住在这里的每一个角落里面有很多很多的人"
     kept = read_span("What is the capital of Japan?", cjk, 0, 2, 0.3)
     assert kept is not None and kept.text == "东京"
+
+
+def test_a_span_already_given_is_not_offered_again():
+    from qa.span import best_span, given_ranges
+
+    sentence = "The prize went to Marie Curie and to Pierre Curie in 1903."
+    assert best_span("Who won the prize?", sentence).text == "Marie Curie"
+    other = best_span("Who else won the prize?", sentence, given=["Marie Curie"])
+    assert other is not None and "Marie" not in other.text
+    assert given_ranges(sentence, ["marie curie", " "], 0, 30) == [(18, 29)]
+    assert given_ranges(sentence, ["Marie Curie"], 20) == []
