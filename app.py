@@ -222,7 +222,9 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else gr.update(value=None, visible=False)
         return gr.update(visible=True), viewer.view(settings.documents, request, known), download
 
-    with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
+    # Gradio's cache (uploads, downloads) is swept hourly of files a day old: a server left running
+    # would otherwise keep a copy of every file it was sent.
+    with gr.Blocks(title="Ask the documents", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown("## Ask the documents\nAnswers are passages quoted from your documents, each with file and line numbers.")
         info = gr.Markdown(status, elem_id="index-status")
         seen = gr.State(None)  # the generation this page last listed; the tick redraws the lists when it changes

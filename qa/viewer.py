@@ -7,9 +7,13 @@ document is HTML-escaped, so a hostile file is shown as text.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import hashlib
+import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -58,11 +62,30 @@ def locate(documents: Path, document: str, known: Iterable[str]) -> Path | None:
     return path
 
 
+# Copies the download folder keeps: Gradio serves a file only from its temp folder (never the
+# documents folder) and copies it into its own cache as the click is answered, so only the
+# newest few are still needed; a folder per click would fill the disk of a server left running.
+KEPT_DOWNLOADS = 16
+_downloads: list[Path] = []  # this process's download folder, made on first use
+_lock = threading.Lock()
+
+
 def download_copy(path: Path) -> Path:
-    """A copy of the original in a fresh temp folder, for the page's download button."""
-    target = Path(tempfile.mkdtemp(prefix="qa-download-")) / path.name
-    shutil.copyfile(path, target)
-    return target
+    """A copy of the original for the page's download button, under its own name, in this process's
+    one download folder (removed at exit), which keeps the KEPT_DOWNLOADS newest copies."""
+    with _lock:
+        if not _downloads:
+            _downloads.append(Path(tempfile.mkdtemp(prefix="qa-download-")))
+            atexit.register(shutil.rmtree, _downloads[0], True)
+        slot = _downloads[0] / hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        slot.mkdir(exist_ok=True)
+        part = slot / f".{path.name}.part"
+        shutil.copyfile(path, part)
+        os.replace(part, slot / path.name)  # a copy being served is never seen half written
+        os.utime(slot)
+        for old in sorted(_downloads[0].iterdir(), key=lambda p: p.stat().st_mtime_ns, reverse=True)[KEPT_DOWNLOADS:]:
+            shutil.rmtree(old, ignore_errors=True)
+        return slot / path.name
 
 
 def view(documents: Path, request: Request, known: Iterable[str]) -> str:

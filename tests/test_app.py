@@ -286,6 +286,11 @@ def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
         assert _in_view(page, lines.first), lines.first.evaluate("el => [JSON.stringify(el.getBoundingClientRect()), document.querySelector('#doc-panel').getBoundingClientRect().top, scrollY]")
         assert COURT in page.locator("#doc-view .qa-doc-title").inner_text()
         assert page.locator("#doc-download").is_visible()
+        if size == "desktop":  # the original itself, byte for byte
+            with page.expect_download() as got:
+                page.locator("#doc-download").click()
+            saved = Path(got.value.path())
+            assert saved.read_bytes() == next(p for p in server[1].iterdir() if p.name == got.value.suggested_filename).read_bytes()
         # the panel's header (which file, Download, Close) stays in sight beside the cited lines: no Esc key on a phone
         assert _in_view(page, page.locator("#doc-close"), seconds=1), page.locator("#doc-close").bounding_box()
         ARTIFACTS.mkdir(exist_ok=True)

@@ -176,3 +176,26 @@ def test_an_answers_cards_read_each_file_once(searcher):
     _read_lines.cache_clear()
     render_answer(answer, SAMPLES)
     assert _read_lines.cache_info().misses == len({h.citation.document for h in answer.passages}) < len(answer.passages)
+
+
+def test_download_copies_share_one_bounded_folder(tmp_path, monkeypatch):
+    from qa import viewer
+
+    docs = tmp_path / "docs"
+    (docs / "a").mkdir(parents=True)
+    (docs / "b").mkdir()
+    one, two = docs / "a" / "notes.txt", docs / "b" / "notes.txt"
+    one.write_text("first")
+    two.write_text("second")
+    monkeypatch.setattr(viewer, "KEPT_DOWNLOADS", 3)
+    got = viewer.download_copy(one)
+    assert got.name == "notes.txt" and got.read_text() == "first"
+    other = viewer.download_copy(two)  # the same name from another folder is another copy
+    assert other != got and other.read_text() == "second" and other.parent.parent == got.parent.parent
+    one.write_text("first, changed")
+    assert viewer.download_copy(one) == got and got.read_text() == "first, changed"
+    for i in range(5):
+        (docs / f"{i}.txt").write_text(str(i))
+        viewer.download_copy(docs / f"{i}.txt")
+    folder = got.parent.parent
+    assert len(list(folder.iterdir())) == 3 and not list(folder.glob("*/.*part"))
