@@ -7,11 +7,9 @@ and Markdown-escaped here before it reaches the page, so a document holding
 
 from __future__ import annotations
 
-import functools
 import html
 import os
 import re
-import stat as stat_module
 import tempfile
 from urllib.parse import quote
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .answer import Answer, Citation, Hit
-from .readers import Unreadable, read_file, registration, size_problem, suffix_list
+from .readers import Unreadable, read_file, read_path, registration, size_problem, suffix_list
 
 _SURROUNDING_LINES = 4
 
@@ -45,20 +43,8 @@ def _passage_html(hit: Hit, mark: bool = True) -> str:
 def file_lines(documents: Path, hit: Hit) -> tuple[str, ...] | None:
     """The lines of the passage's original file (only inside `documents`), or None."""
     path = (Path(documents) / hit.citation.document).resolve()
-    root = Path(documents).resolve()
     try:  # a file removed or replaced meanwhile is shown without its surrounding lines
-        stat = path.stat()
-    except OSError:
-        return None
-    ok = root in path.parents and stat_module.S_ISREG(stat.st_mode)
-    return _read_lines(path, stat.st_mtime_ns, stat.st_size) if ok else None
-
-
-@functools.lru_cache(maxsize=4)
-def _read_lines(path: Path, mtime_ns: int, size: int) -> tuple[str, ...] | None:
-    """Once per version of a file (time and size): cards share files, and a PDF takes ~1 s to read."""
-    try:
-        return tuple(read_file(path.name, path, path.read_bytes()).text.split("\n"))
+        return read_path(path)[1] if Path(documents).resolve() in path.parents else None
     except (Unreadable, OSError):
         return None
 

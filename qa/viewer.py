@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .chat import escape, numbered_lines
-from .readers import Unreadable, read_file
+from .readers import Unreadable, read_path
 
 # Lines shown on each side of the cited ones; a whole book is not sent to the page.
 WINDOW = 200
@@ -95,10 +95,10 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if path is None:
         return f'<div class="qa-doc"><p>The document <code>{escape(request.document)}</code> is not in the index.</p></div>'
     try:
-        extracted = read_file(path.name, path, path.read_bytes())
+        extracted, lines = read_path(path)
     except (Unreadable, OSError) as exc:
         return f'<div class="qa-doc"><p>The document cannot be read: {escape(str(exc))}</p></div>'
-    lines = extracted.text.split("\n")
+
     a, b = min(request.line_start, len(lines)), min(request.line_end, len(lines))
     head = (f'<div class="qa-doc" role="region" aria-label="Source document">'
             f'<p class="qa-doc-title"><strong>{escape(request.document)}</strong> · '

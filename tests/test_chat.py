@@ -169,13 +169,18 @@ def test_the_marked_span_names_its_own_line():
     assert '<mark class="qa-span" title="harbour.txt, line 5">1872</mark>' in out
 
 
-def test_an_answers_cards_read_each_file_once(searcher):
-    from qa.chat import _read_lines
+def test_an_answers_cards_and_its_source_panel_read_each_file_once(searcher):
+    from qa.readers import _read_once as _read
+    from qa.viewer import Request, view
 
     answer = searcher.ask("Who chairs the Military Chamber?", k=5)
-    _read_lines.cache_clear()
+    _read.cache_clear()
     render_answer(answer, SAMPLES)
-    assert _read_lines.cache_info().misses == len({h.citation.document for h in answer.passages}) < len(answer.passages)
+    files = len({h.citation.document for h in answer.passages})
+    assert _read.cache_info().misses == files < len(answer.passages)
+    c = answer.passages[0].citation  # a click on the citation: the file read for the cards is read again
+    assert "qa-hl" in view(SAMPLES, Request(c.document, c.line_start, c.line_end), [c.document])
+    assert _read.cache_info().misses == files
 
 
 def test_download_copies_share_one_bounded_folder(tmp_path, monkeypatch):

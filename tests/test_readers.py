@@ -105,3 +105,21 @@ def test_random_bytes_never_escape_the_text_readers(data):
             assert str(exc)
         else:
             assert isinstance(got.text, str) and got.text.strip()
+
+
+def test_read_path_reads_a_file_once_per_version_and_never_a_pipe(tmp_path):
+    import os
+
+    from qa.readers import Unreadable, _read_once, read_path
+
+    doc = tmp_path / "notes.txt"
+    doc.write_text("one\ntwo\n")
+    _read_once.cache_clear()
+    assert read_path(doc)[1][:2] == ("one", "two") and read_path(doc)[1][:2] == ("one", "two")
+    assert _read_once.cache_info().misses == 1
+    doc.write_text("three\n")  # a new version (size and time) is read again
+    assert read_path(doc)[1][0] == "three" and _read_once.cache_info().misses == 2
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)
+    with pytest.raises(Unreadable, match="not a regular file"):
+        read_path(pipe)

@@ -8,8 +8,10 @@ so a format is added in one place.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Callable
 
 from .base import Extracted, Unreadable
@@ -104,6 +106,23 @@ def read_file(name: str, path: Path, data: bytes) -> Extracted:
         raise Unreadable(f"cannot be read as {reg.label} ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
+def read_path(path: Path) -> tuple[Extracted, tuple[str, ...]]:
+    """A document file's text and its lines, read once per version of the file (its time and size)
+    among the last four read: the page's answer cards and source panel come back to the same files,
+    and a PDF takes ~1 s to read. Raises Unreadable or OSError; only a regular file is read (a named
+    pipe put in a document's place would never end a read)."""
+    stat = path.stat()
+    if not S_ISREG(stat.st_mode):
+        raise Unreadable("not a regular file")
+    return _read_once(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_once(path: Path, mtime_ns: int, size: int) -> tuple[Extracted, tuple[str, ...]]:
+    extracted = read_file(path.name, path, path.read_bytes())
+    return extracted, tuple(extracted.text.split("\n"))
+
+
 def _builtin() -> None:
     # Each module imports its parsing library only when a file is read.
     from . import docx, epub, html, pdf, text
@@ -122,6 +141,7 @@ __all__ = [
     "Extracted",
     "Unreadable",
     "Reader",
+    "read_path",
     "register",
     "unregister",
     "registration",
