@@ -45,9 +45,11 @@ class Citation:
 
     def __str__(self) -> str:
         if self.page_start is not None:
-            pages = f"p. {self.page_start}" if self.page_start == self.page_end else f"pp. {self.page_start}–{self.page_end}"
             a, b = self.page_line_start, self.page_line_end
-            where = f"{pages}, " + (f"line {a}" if a == b and self.page_start == self.page_end else f"lines {a}–{b}")
+            if self.page_start != self.page_end:  # "lines 26–2" would read as a range run backwards
+                where = f"p. {self.page_start}, line {a} – p. {self.page_end}, line {b}"
+            else:
+                where = f"p. {self.page_start}, " + (f"line {a}" if a == b else f"lines {a}–{b}")
         else:
             a, b = self.line_start, self.line_end
             where = f"line {a}" if a == b else f"lines {a}-{b}"
@@ -69,15 +71,21 @@ def cite(p: Passage, line_start: int, line_end: int, pages: Sequence[int] = (),
          ocr: Sequence[float | None] = ()) -> Citation:
     """A citation of lines of passage `p`'s document; `pages` is the document's page-start
     lines, `ocr` its per-page OCR confidence (None for a text layer)."""
-    page: dict = {}
-    if pages:
-        first, last = bisect_right(pages, line_start), bisect_right(pages, line_end)
-        page = dict(page_start=first, page_end=last, page_line_start=line_start - pages[first - 1] + 1,
-                    page_line_end=line_end - pages[last - 1] + 1)
-        read = [c for c in ocr[first - 1 : last] if c is not None]
+    page = on_pages(line_start, line_end, pages)
+    if page:
+        read = [c for c in ocr[page["page_start"] - 1 : page["page_end"]] if c is not None]
         if read:
             page["ocr_confidence"] = round(min(read), 1)
     return Citation(p.document, p.title, line_start, line_end, p.char_start, p.char_end, p.section, **page)
+
+
+def on_pages(line_start: int, line_end: int, pages: Sequence[int]) -> dict:
+    """Citation's page fields for lines of a file whose pages start on the lines `pages` ({} if none)."""
+    first, last = bisect_right(pages, line_start), bisect_right(pages, line_end)
+    if not first:
+        return {}
+    return dict(page_start=first, page_end=last, page_line_start=line_start - pages[first - 1] + 1,
+                page_line_end=line_end - pages[last - 1] + 1)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ import html
 import os
 import re
 import tempfile
+from bisect import bisect_right
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .answer import Answer, Citation, Hit
-from .readers import Unreadable, read_file, read_path, registration, size_problem, suffix_list
+from .readers import Read, Unreadable, read_file, read_path, registration, size_problem, suffix_list
 
 _SURROUNDING_LINES = 4
 
@@ -40,25 +41,30 @@ def _passage_html(hit: Hit, mark: bool = True) -> str:
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
-def file_lines(documents: Path, hit: Hit) -> tuple[str, ...] | None:
-    """The lines of the passage's original file (only inside `documents`), or None."""
+def file_lines(documents: Path, hit: Hit) -> Read | None:
+    """The passage's original file read (only inside `documents`), or None."""
     path = (Path(documents) / hit.citation.document).resolve()
     try:  # a file removed or replaced meanwhile is shown without its surrounding lines
-        return read_path(path)[1] if Path(documents).resolve() in path.parents else None
+        return read_path(path) if Path(documents).resolve() in path.parents else None
     except (Unreadable, OSError):
         return None
 
 
-def numbered_lines(lines: Sequence[str], a: int, b: int, window: int) -> str:
+def numbered_lines(lines: Sequence[str], a: int, b: int, window: int, pages: Sequence[int] = ()) -> str:
     """Lines `a` to `b` (1-based) marked, with `window` more on each side, each a row beside its number:
-    a wrapped line stays right of the numbers (in a <pre> it wrapped under them on a phone)."""
+    a wrapped line stays right of the numbers (in a <pre> it wrapped under them on a phone). With
+    `pages` (the line each page starts on) a row's number is its line on its page, as the citation
+    counts it ("p. 3, lines 12-14"), under "Page N" where the rows reach a page."""
     first, last = max(1, a - window), min(len(lines), b + window)
     out = ['<div class="qa-lines">']
     if first > 1:
         out.append(f'<p class="qa-more">… {first - 1} lines before</p>')
     for n in range(first, last + 1):
-        hl = " qa-hl" if a <= n <= b else ""
-        out.append(f'<div class="qa-line{hl}" data-line="{n}"><span class="qa-ln" aria-hidden="true">{n}</span>'
+        hl, page = " qa-hl" if a <= n <= b else "", bisect_right(pages, n)
+        if page and (n == first or pages[page - 1] == n):
+            out.append(f'<p class="qa-more qa-page-start">Page {page}</p>')
+        shown = n - pages[page - 1] + 1 if page else n
+        out.append(f'<div class="qa-line{hl}" data-line="{n}"><span class="qa-ln" aria-hidden="true">{shown}</span>'
                    f'<span class="qa-lt">{escape(lines[n - 1]) or "&#160;"}</span></div>')
     if last < len(lines):
         out.append(f'<p class="qa-more">… {len(lines) - last} lines after</p>')
@@ -167,7 +173,7 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     out.append("<details><summary>Context</summary><blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
     if context:
         out.append(f"<p><small>Surrounding text in the file, the passage marked</small></p>"
-                   + numbered_lines(context, c.line_start, c.line_end, _SURROUNDING_LINES))
+                   + numbered_lines(context.lines, c.line_start, c.line_end, _SURROUNDING_LINES, context.pages))
     out.append("</details></div>")
     return "".join(out)
 

@@ -15,9 +15,11 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
+from bisect import bisect_right
 from pathlib import Path
 from typing import Iterable
 
+from .answer import Citation, on_pages
 from .chat import escape, numbered_lines
 from .readers import Unreadable, read_path
 
@@ -95,24 +97,18 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if path is None:
         return f'<div class="qa-doc"><p>The document <code>{escape(request.document)}</code> is not in the index.</p></div>'
     try:
-        extracted, lines = read_path(path)
+        extracted, lines, pages = read_path(path)
     except (Unreadable, OSError) as exc:
         return f'<div class="qa-doc"><p>The document cannot be read: {escape(str(exc))}</p></div>'
-
     a, b = min(request.line_start, len(lines)), min(request.line_end, len(lines))
+    place = Citation(request.document, "", a, b, 0, 0, **on_pages(a, b, pages))  # named as its citation is
     head = (f'<div class="qa-doc" role="region" aria-label="Source document">'
-            f'<p class="qa-doc-title"><strong>{escape(request.document)}</strong> · '
-            f'{"line " + str(a) if a == b else f"lines {a}–{b}"}</p>')
+            f'<p class="qa-doc-title"><strong>{escape(request.document)}</strong> · {escape(str(place)[len(place.document) + 2:])}</p>')
     image = ""
-    if extracted.pages and path.suffix.lower() == ".pdf":
-        page = request.page or _page_of(extracted, a)
+    if pages and path.suffix.lower() == ".pdf":
+        page = request.page or max(1, bisect_right(pages, a))
         image = _pdf_page(path, page, "\n".join(lines[a - 1 : b]))
-    return head + image + numbered_lines(lines, a, b, WINDOW) + "</div>"
-
-
-def _page_of(extracted, line: int) -> int:
-    offset = sum(len(x) + 1 for x in extracted.text.split("\n")[: line - 1])
-    return max(1, sum(1 for start in extracted.pages if start <= offset))
+    return head + image + numbered_lines(lines, a, b, WINDOW, pages) + "</div>"
 
 
 def _pdf_page(path: Path, page: int, needle: str) -> str:

@@ -329,6 +329,11 @@ def test_clicking_a_pdf_citation_shows_the_page_with_the_span_boxed(browser, ser
         assert _in_view(page, box)
         assert "guide.pdf" in page.locator("#doc-view .qa-doc-title").inner_text()
         assert "hazard" in page.locator("#doc-view").inner_text()
+        # the panel names the place as the answer's citation does (the page and its lines), and numbers so
+        where = reply.locator(".qa-where .qa-cite-lines").inner_text().strip(" ,")
+        assert where.startswith("p. ") and where in page.locator("#doc-view .qa-doc-title").inner_text()
+        first = int(where.split("line")[1].strip(" s").split("–")[0])
+        assert page.locator("#doc-view .qa-line.qa-hl .qa-ln").first.inner_text() == str(first)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "source-pdf-desktop.png"))
     finally:

@@ -142,6 +142,24 @@ def test_viewer_shows_a_pdf_page_with_the_cited_words_boxed(tmp_path):
     out = view(docs, Request("guide.pdf", n, n, 3), ["guide.pdf"])
     assert 'src="data:image/png;base64,' in out and out.count('class="qa-box') >= 5
     assert f'<div class="qa-line qa-hl" data-line="{n}">' in out
+    # named and numbered as its citation is: the line on its page, under the page's heading
+    from qa.readers import read_path
+
+    pages = read_path(docs / "guide.pdf").pages
+    on_page = n - pages[2] + 1
+    assert f"· p. 3, line {on_page}</p>" in out and '<p class="qa-more qa-page-start">Page 3</p>' in out
+    assert f'data-line="{n}"><span class="qa-ln" aria-hidden="true">{on_page}</span>' in out
+
+
+def test_numbered_lines_count_within_pages_where_a_file_has_them():
+    from qa.chat import numbered_lines
+
+    lines = [f"line {i}" for i in range(1, 11)]
+    out = numbered_lines(lines, 5, 5, 2, pages=(1, 5, 9))  # rows 3-7: page 1's lines 3-4, page 2's 1-3
+    assert out.count("qa-page-start") == 2 and "Page 1</p>" in out and "Page 2</p>" in out
+    nums = [int(x.split(">")[1].split("<")[0]) for x in out.split('class="qa-ln" aria-hidden="true"')[1:]]
+    assert nums == [3, 4, 1, 2, 3]
+    assert "qa-page-start" not in numbered_lines(lines, 5, 5, 2)  # no pages: the file's own line numbers
 
 
 def test_no_source_is_labelled_stronger_than_the_answer(searcher):

@@ -61,7 +61,7 @@ def test_pdf_citations_name_the_page_and_lines_on_it(formats):
     assert "within a week" in hit.text and c.section == "Sediment and banks"
     # The sentence runs over the page break: "... while the evidence is still / fresh."
     assert "still fresh" in hit.text and (c.page_start, c.page_end) == (3, 4)
-    assert str(c).startswith("guide.pdf, pp. 3–4, lines ")
+    assert str(c) == f"guide.pdf, p. 3, line {c.page_line_start} – p. 4, line {c.page_line_end}"
     assert "A FIELD GUIDE TO RIVERS" not in hit.text and "Page 3" not in hit.text  # running header, page number
 
 

@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from .base import Extracted, Unreadable
 
@@ -106,11 +106,20 @@ def read_file(name: str, path: Path, data: bytes) -> Extracted:
         raise Unreadable(f"cannot be read as {reg.label} ({type(exc).__name__}: {str(exc)[:200]})") from None
 
 
-def read_path(path: Path) -> tuple[Extracted, tuple[str, ...]]:
-    """A document file's text and its lines, read once per version of the file (its time and size)
-    among the last four read: the page's answer cards and source panel come back to the same files,
-    and a PDF takes ~1 s to read. Raises Unreadable or OSError; only a regular file is read (a named
-    pipe put in a document's place would never end a read)."""
+class Read(NamedTuple):
+    """A document file as read_path gives it: the reader's result, its lines, and the line each page
+    starts on (1-based; empty for formats without pages), as citations count them."""
+
+    extracted: Extracted
+    lines: tuple[str, ...]
+    pages: tuple[int, ...]
+
+
+def read_path(path: Path) -> Read:
+    """A document file read once per version of it (its time and size) among the last four read: the
+    page's answer cards and source panel come back to the same files, and a PDF takes ~1 s to read.
+    Raises Unreadable or OSError; only a regular file is read (a named pipe put in a document's place
+    would never end a read)."""
     stat = path.stat()
     if not S_ISREG(stat.st_mode):
         raise Unreadable("not a regular file")
@@ -118,9 +127,13 @@ def read_path(path: Path) -> tuple[Extracted, tuple[str, ...]]:
 
 
 @functools.lru_cache(maxsize=4)
-def _read_once(path: Path, mtime_ns: int, size: int) -> tuple[Extracted, tuple[str, ...]]:
+def _read_once(path: Path, mtime_ns: int, size: int) -> Read:
     extracted = read_file(path.name, path, path.read_bytes())
-    return extracted, tuple(extracted.text.split("\n"))
+    text, line, at, pages = extracted.text, 1, 0, []
+    for start in sorted(extracted.pages):
+        line, at = line + text.count("\n", at, start), start
+        pages.append(line)
+    return Read(extracted, tuple(text.split("\n")), tuple(pages))
 
 
 def _builtin() -> None:
@@ -142,6 +155,7 @@ __all__ = [
     "Unreadable",
     "Reader",
     "read_path",
+    "Read",
     "register",
     "unregister",
     "registration",
