@@ -23,7 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
 import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
-from qa import library, viewer  # noqa: E402
+from qa import followup, library, viewer  # noqa: E402
 from qa.chat import add_files, error_reply, example_questions, render_answer, unexpected  # noqa: E402
 from qa.readers import supported_suffixes  # noqa: E402
 from qa.search import MAX_QUESTION_CHARS  # noqa: E402
@@ -117,9 +117,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
             result = answer(message, k, only, asked)
             reply = render_answer(result, settings.documents)
             # the question as it was taken, its short answer and sentence: a follow-up leans on them ("who else?")
-            said = result.answer and [result.answer.span and result.answer.span.text, result.answer.sentence]
-            asked = [*library.questions(asked)[1 - library.KEPT_QUESTIONS:],
-                     [result.interpreted_as or message, *(said or [None, None])]]
+            asked = library.questions([*library.questions(asked), followup.turn(result)])
         except qa.QAError as exc:
             reply = error_reply(str(exc))
         except Exception as exc:  # never a traceback on the page; the terminal gets it

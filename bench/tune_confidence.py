@@ -32,7 +32,7 @@ def ask_rows(searcher, items: list[dict]) -> list[dict]:
 
     seen: list = []
     real = confidence.probability
-    real_match = search._type_match
+    real_match = search.type_match
     judged: list = []
 
     def match_spy(question, sentence):
@@ -44,7 +44,7 @@ def ask_rows(searcher, items: list[dict]) -> list[dict]:
         return real(x, led)
 
     confidence.probability = spy
-    search._type_match = match_spy
+    search.type_match = match_spy
     out = []
     try:
         for n, it in enumerate(items):
@@ -63,7 +63,7 @@ def ask_rows(searcher, items: list[dict]) -> list[dict]:
                 print(f"  {it['corpus']}: {n}/{len(items)}", file=sys.stderr, flush=True)
     finally:
         confidence.probability = real
-        search._type_match = real_match
+        search.type_match = real_match
     return out
 
 

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from . import followup
 from .errors import QAError
 from .settings import DEFAULT_MODEL, Settings
 
@@ -62,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=Settings.k, help="how many passages (default: 5)")
     p.add_argument("--document", action="append", dest="documents", metavar="ID", help="only search this document (repeatable)")
     p.add_argument("--reranker", metavar="FOLDER", help=RERANKER_HELP)
+    p.add_argument("--session", metavar="FILE", help="a conversation kept in this JSON file: the question may lean "
+                   "on its last turns (\"When was it adopted?\") and is added to it")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -221,7 +224,11 @@ def _ask(args: argparse.Namespace) -> int:
             pass  # Searcher says what is wrong, or serves an earlier generation
     from .search import Searcher
 
-    answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents)
+    history = _session(args.session) if args.session else []
+    answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents,
+                                                               history=history)
+    if args.session:
+        _write_session(Path(args.session), followup.turns([*history, followup.turn(answer)]))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -245,6 +252,26 @@ def _ask(args: argparse.Namespace) -> int:
             print(f"    (same text also at {c})")
         print()
     return 0
+
+
+def _session(path: str) -> list:
+    """The turns kept in a session file; none for a new one, or one that cannot be read (said on stderr)."""
+    try:
+        return followup.turns(json.loads(Path(path).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        print(f"note: the session {path} cannot be read ({exc}); starting a new conversation", file=sys.stderr)
+        return []
+
+
+def _write_session(path: Path, turns: list) -> None:
+    part = path.with_name(f".{path.name}.part")  # written whole, then renamed: never a half-written file
+    try:
+        part.write_text(json.dumps(turns, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(part, path)
+    except OSError as exc:  # the answer still stands; only the conversation is not kept
+        print(f"note: the session {path} cannot be written ({exc})", file=sys.stderr)
 
 
 def _mark(h) -> str:

@@ -95,6 +95,28 @@ def given(question: str, history: Sequence[Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text for text in said if text))
 
 
+def turn(answer: Any) -> list:
+    """An Answer as one turn of text that JSON carries and `history` takes back (a browser's store, a
+    session file): [the question as it was taken, its short answer or None, its sentence or None]."""
+    best = answer.answer
+    return [answer.interpreted_as or answer.question, best.span.text if best and best.span else None,
+            best.sentence if best else None]
+
+
+def turns(value: Any, keep: int = 4) -> list:
+    """The last `keep` turns in `value` read back from JSON, each a question or a `turn`, anything else
+    dropped (the value is a client's or a file's); a lone surrogate becomes U+FFFD, so it can be written
+    back as JSON."""
+    def text(t: Any) -> Any:
+        return re.sub("[\ud800-\udfff]", "\ufffd", t) if isinstance(t, str) else None
+
+    out = [text(t) if isinstance(t, str) else [text(t[0]), text(t[1]) or None, text(t[2]) or None]
+           for t in (value if isinstance(value, list) else [])
+           if isinstance(t, str) or (isinstance(t, list) and len(t) == 3 and isinstance(t[0], str)
+                                     and all(isinstance(x, (str, type(None))) for x in t[1:]))]
+    return out[-keep:] if keep else []
+
+
 def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
     """The question completed from the conversation, or None when it stands on its own."""
     if not history or not is_followup(question):

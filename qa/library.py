@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
+from . import followup
 from .errors import InvalidArgument
 from .readers import registration
 from .web import md_name, printable
@@ -171,17 +172,10 @@ def kept(history: object, asked: object) -> dict:
 
 
 def questions(asked: object) -> list:
-    """The last turns a follow-up leans on: each a question as searched, or [that, the short answer,
-    the answering sentence] (either may be None), as text JSON can carry: a lone surrogate typed into
-    the box would make the stored conversation unserialisable, and the whole reply with it."""
-    def turn(q):
-        if isinstance(q, str):
-            return printable(q)
-        if isinstance(q, list) and len(q) == 3 and isinstance(q[0], str) and all(
-                isinstance(t, (str, type(None))) for t in q[1:]):
-            return [printable(q[0]), *(printable(t) if t else None for t in q[1:])]
-        return None
-    return [t for t in map(turn, asked if isinstance(asked, list) else []) if t is not None][-KEPT_QUESTIONS:]
+    """The last turns a follow-up leans on (followup.turns): each a question as it was taken, or [that,
+    the short answer, the answering sentence], as text JSON can carry: a lone surrogate typed into the
+    box would make the stored conversation unserialisable, and the whole reply with it."""
+    return followup.turns(asked, KEPT_QUESTIONS)
 
 
 def restored(saved: object) -> tuple[list[dict], list[str], str]:

@@ -57,6 +57,22 @@ def test_errors_are_one_line_and_non_zero(argv, message, tmp_path, sample_index,
     assert "Traceback" not in err
 
 
+def test_a_session_file_carries_a_conversation_between_asks(sample_index, tmp_path, capsys):
+    index, talk = str(sample_index[0].index), tmp_path / "talk.json"
+    assert main(["ask", "Who met the US officials?", "--index", index, "--session", str(talk)]) == 0
+    assert "Answer: Aziz Seyidov" in capsys.readouterr().out
+    kept = json.loads(talk.read_text())
+    assert kept[0][:2] == ["Who met the US officials?", "Aziz Seyidov"] and "Aziz Seyidov met" in kept[0][2]
+    assert main(["ask", "And who else attended?", "--index", index, "--session", str(talk), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["interpreted_as"].startswith("And who else attended? (about:")
+    assert "Seyidov" not in out["answer"]["span"]["text"]
+    assert len(json.loads(talk.read_text())) == 2
+    talk.write_text("{not json")  # a damaged file is a new conversation, said, never a traceback
+    assert main(["ask", "Who met the US officials?", "--index", index, "--session", str(talk)]) == 0
+    assert "cannot be read" in capsys.readouterr().err and len(json.loads(talk.read_text())) == 1
+
+
 def test_help_does_not_import_torch():
     import subprocess
     import sys

@@ -88,12 +88,12 @@ def test_the_tuning_tool_fits_on_what_ask_computed(searcher):
     from bench.tune_confidence import ask_rows, probabilities
     from qa import search
 
-    real_probability, real_match = confidence.probability, search._type_match
+    real_probability, real_match = confidence.probability, search.type_match
     items = [dict(q="Who chairs the Military Chamber?", gold=["Aziz Seyidov"], corpus="sample"),
              dict(q="How do I bake sourdough bread?", gold=[], corpus="sample"),
              dict(q="What is the punishment for trafficking in Norway?", gold=[], corpus="sample", shares="trafficking")]
     rows = ask_rows(searcher, items)
-    assert confidence.probability is real_probability and search._type_match is real_match  # restored
+    assert confidence.probability is real_probability and search.type_match is real_match  # restored
     assert [r["answerable"] for r in rows] == [True, False, False] and rows[0]["first"] and rows[2]["shared"]
     x, led = np.array([r["x"] for r in rows]), np.array([r["led"] for r in rows], dtype=float)
     again = probabilities(x, led, confidence.WEIGHTS, confidence.LED_WEIGHT)
