@@ -75,12 +75,16 @@ def numbered_lines(lines: Sequence[str], a: int, b: int, window: int, pages: Seq
 def strength(answer: Answer, hit: Hit) -> str:
     """The one rule for a source's plain strength label: strong, partial or weak.
 
-    Not answered: every passage is weak. Otherwise a passage scoring at least
+    Not answered: every passage is weak. Otherwise the passage the answer
+    comes from has the answer's own calibrated label (it sat below a passage
+    scored higher, "weak" beside a "strong" answer); another scoring at least
     three quarters of the best one is strong, half of it partial, less weak,
-    and none is stronger than the answer's own calibrated label.
+    and none is stronger than the answer's label.
     """
     if answer.answer is None or not answer.passages:
         return "weak"
+    if hit.rank == _marker(answer):
+        return answer.label
     top = max(h.score for h in answer.passages) or 1.0
     ratio = hit.score / top
     own = "strong" if ratio >= 0.75 else "partial" if ratio >= 0.5 else "weak"
@@ -170,10 +174,14 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     for other in h.also_in:
         out.append(f"<p><small>Same text also in {escape(str(other))}</small></p>")
     context = file_lines(documents, h) if documents is not None else None
-    out.append("<details><summary>Context</summary><blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
+    # the passage in its file, marked among the lines around it; its text alone when the file cannot be read
+    # (both, one under the other, showed the passage twice and its sentence a third time)
+    out.append("<details><summary>Context</summary>")
     if context:
         out.append(f"<p><small>Surrounding text in the file, the passage marked</small></p>"
                    + numbered_lines(context.lines, c.line_start, c.line_end, _SURROUNDING_LINES, context.pages))
+    else:
+        out.append("<blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
     out.append("</details></div>")
     return "".join(out)
 

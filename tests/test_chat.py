@@ -28,6 +28,11 @@ def test_rendered_answer_is_one_html_block_with_the_sentence_marked(searcher):
     # the surrounding lines are numbered rows (a wrapped line stays beside its number), the passage's marked
     marked = re.findall(r'<div class="qa-line qa-hl" data-line="(\d+)">', out.split('class="qa-source"')[1])
     assert [int(n) for n in marked] == list(range(first.line_start, first.line_end + 1))
+    # shown once: the card's sentence, then the passage among its file's lines (not its text a second time)
+    card = out.split('class="qa-source"')[1]
+    assert card.count("<blockquote>") == 1 and card.count("<mark>") == 1
+    alone = render_answer(answer, None)  # no file to read: the passage's own text, its sentence marked
+    assert "Surrounding text" not in alone and alone.count("<mark>") >= 2
 
 
 def test_not_found_is_said_and_passages_are_marked_weak(searcher):
@@ -172,6 +177,10 @@ def test_no_source_is_labelled_stronger_than_the_answer(searcher):
     partial = replace(answer, label="partial")
     assert {strength(partial, h) for h in partial.passages} <= {"partial", "weak"}
     assert "strong match" not in render_answer(partial, SAMPLES)
+    # the answer's own passage, wherever it stands, is labelled as the answer is
+    lower = replace(answer, passages=tuple(replace(h, score=h.score / 10) if h.rank == 1 else h for h in answer.passages))
+    assert strength(lower, lower.passages[0]) == answer.label
+    assert strength(replace(answer, label="weak"), answer.passages[0]) == "weak"
 
 
 def test_the_marked_span_names_its_own_line():
