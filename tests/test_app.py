@@ -285,6 +285,11 @@ def test_clicking_a_citation_shows_the_cited_lines(browser, server, size):
         assert "Seyidov" in cited
         assert _in_view(page, lines.first), lines.first.evaluate("el => [JSON.stringify(el.getBoundingClientRect()), document.querySelector('#doc-panel').getBoundingClientRect().top, scrollY]")
         assert COURT in page.locator("#doc-view .qa-doc-title").inner_text()
+        # the file and its lines stay in sight under the header once the panel has scrolled to them
+        header, title = page.locator("#doc-header").bounding_box(), page.locator("#doc-view .qa-doc-title").bounding_box()
+        assert title["y"] >= header["y"] + header["height"] - 2, (header, title)  # never under the header
+        if page.locator("#doc-panel").evaluate("el => el.scrollTop") > 0:
+            assert title["y"] <= header["y"] + header["height"] + 2, (header, title)
         assert page.locator("#doc-download").is_visible()
         if size == "desktop":  # the original itself, byte for byte
             with page.expect_download() as got:

@@ -28,8 +28,13 @@ const scrollToLatest = () => {
   const hl = document.querySelector("#doc-view .qa-hl");
   if (hl && hl !== seen.view) {
     seen.view = hl;
-    setTimeout(() => hl.scrollIntoView({ block: "center" }), 50);
-    setTimeout(() => hl.isConnected && hl.scrollIntoView({ block: "center" }), 400);
+    // the file's line stays under the header (page.css): measured once the header is drawn
+    const pin = () => {
+      const header = document.querySelector("#doc-header"), panel = document.querySelector("#doc-panel");
+      if (header && panel) panel.style.setProperty("--qa-header-h", `${header.offsetHeight}px`);
+    };
+    setTimeout(() => { pin(); hl.scrollIntoView({ block: "center" }); }, 50);
+    setTimeout(() => { pin(); if (hl.isConnected) hl.scrollIntoView({ block: "center" }); }, 400);
   }
 };
 new MutationObserver(scrollToLatest).observe(document.body, { childList: true, subtree: true });
