@@ -157,10 +157,10 @@ class Searcher:
     def ask(self, question: str, k: int = 5, documents: Iterable[str] | None = None, history: Sequence = ()) -> Answer:
         """The `k` best passages for `question`, each with its answering sentence.
 
-        `history` holds the conversation so far, oldest first: questions, or
-        (question, Answer) pairs, or Answers. A follow-up that leans on it
-        ("When was it adopted?") is searched with the previous question's key
-        words and answer carried along; `Answer.interpreted_as` says so.
+        `history` holds the conversation so far, oldest first: questions, Answers, (question, Answer)
+        or (question, short answer, sentence) as text (followup.turn). A follow-up that leans on it
+        ("When was it adopted?") is searched with the previous question's key words and answer carried
+        along; `Answer.interpreted_as` says so.
         """
         notices = []
         if isinstance(k, int) and not isinstance(k, bool) and k > MAX_K:
@@ -177,9 +177,8 @@ class Searcher:
             self._checked = gen.name
         n_tokens = self.embedder.count_tokens([question])[0]
         if n_tokens > self.embedder.max_tokens:
-            notices.append(
-                f"The question is {n_tokens} tokens long; only its first {self.embedder.max_tokens} shape the meaning search."
-            )
+            notices.append(f"The question is {n_tokens} tokens long; only its first {self.embedder.max_tokens} "
+                           "shape the meaning search.")
         resolved = followup.resolve(question, list(history or ()))
         searched = resolved.text if resolved else question
         q = self.embedder.encode([question])[0]
@@ -239,9 +238,12 @@ class Searcher:
             # the pool's fused scores, best first: the confidence was fitted on them, before the second stage
             x = confidence.features(index, searched, [r for r, _, _ in hits], [similarity[r] for r, _, _ in hits],
                                     fused, documents, float(s_vec @ q), type_match(searched, scored), rows)
-            # the reader's best span over "no answer" in the passages it read (None without a reader)
+            # the reader's best span over "no answer" in the passages it read (None without a reader), and
+            # the place or year the question is kept to that these documents never mention ("... in Norway?")
             read_best = max((f[0] for r, p in zip(readings, passages) if (f := r.best(0, len(p.text)))), default=None)
-            p_answer = confidence.doubted(confidence.probability(x), read_best)
+            absent = confidence.unmentioned(index, question, documents)
+            p_answer = confidence.doubted(confidence.probability(x), read_best, absent is not None)
+            notices += [f'The searched documents never mention "{absent}".'] if absent else []
             if confidence.label(p_answer) != "weak":
                 lines = sentence_lines(passages[top], hit.answer_start, hit.answer_end)
                 # a follow-up's span is judged with the words it carried ("When was it adopted?" about the law

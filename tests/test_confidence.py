@@ -91,7 +91,8 @@ def test_the_tuning_tool_fits_on_what_ask_computed(searcher):
     real_probability, real_match = confidence.probability, search.type_match
     items = [dict(q="Who chairs the Military Chamber?", gold=["Aziz Seyidov"], corpus="sample"),
              dict(q="How do I bake sourdough bread?", gold=[], corpus="sample"),
-             dict(q="What is the punishment for trafficking in Norway?", gold=[], corpus="sample", shares="trafficking")]
+             dict(q="What is the punishment for trafficking under Norwegian law?", gold=[], corpus="sample",
+                  shares="trafficking")]
     rows = ask_rows(searcher, items)
     assert confidence.probability is real_probability and search.type_match is real_match  # restored
     assert [r["answerable"] for r in rows] == [True, False, False] and rows[0]["first"] and rows[2]["shared"]
@@ -117,3 +118,22 @@ def test_a_shared_word_question_the_reader_finds_no_answer_to_is_not_found(searc
     assert searcher.ask(question).answer is not None  # what the confidence alone said
     # a real question keeps its answer
     assert "6th of May 2004" in searcher.ask("When was the inter-agency task force set up?").answer.sentence
+
+
+def test_a_question_kept_to_a_place_or_year_the_documents_never_mention_is_not_found(searcher):
+    index = searcher.generation.index
+    # a shared-word question: trafficking is the texts' topic, Norway is in none of them
+    answer = searcher.ask("What punishment do traffickers get in Norway?")
+    assert answer.answer is None and answer.label == "weak"
+    assert 'The searched documents never mention "Norway".' in answer.notices
+    assert confidence.unmentioned(index, "Which country hosted the OSCE summit on trafficking in 2010?") == "2010"
+    # mentioned: as written, one letter away, as its people's name, or in capitals of a sentence's start
+    for q in ("Who met the US officials in 2019?", "Who chairs the Military Chamber in Azerbajan?",
+              "What do courts decide in Azerbaijani law?", "In Norway, who chairs the Military Chamber?",
+              "Who assists with political affairs at the American embassy?"):
+        assert confidence.unmentioned(index, q) is None, q
+    # with a document filter, only the chosen documents count
+    un, court = "000_83f135e51c9c124e.txt", "003_d8ae16575e47e84d.txt"
+    assert confidence.unmentioned(index, "What was debated in 2017?") is None
+    assert confidence.unmentioned(index, "What was debated in 2017?", [court]) == "2017"
+    assert searcher.ask("Who chairs the Military Chamber in Geneva?", documents=[un, court]).answer is None
