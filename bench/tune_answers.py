@@ -3,6 +3,7 @@
     python -m bench.tune_answers span        # short-answer scorer (SQuAD-tune train articles)
     python -m bench.tune_answers sentence    # sentence scorer (needs the squad index, see --help)
     python -m bench.tune_answers confidence  # "not found" probability and thresholds
+    python -m bench.tune_answers scope       # what the out-of-scope rule refuses, over every question set
 
 Every fit uses tuning data only: the SQuAD-tune *train* articles (squad_split),
 the manuals' "split": "tune" questions, and tests/data/sample_offtopic.jsonl.
@@ -569,9 +570,25 @@ def _veto_table(rows: list[tuple], ats: tuple, unders: tuple, column: int, refus
             print(f"at {at:+.0f}, under {under}: " + "; ".join(cells))
 
 
+def scope(indexes: Path, items: list[dict]) -> None:
+    """Which tuning and report questions `confidence.unmentioned` refuses (a place or year the documents never
+    mention), per corpus, real and off-topic apart, each listed; with each question's own document filter."""
+    from qa.confidence import unmentioned
+    from qa.search import Searcher
+
+    for name, questions in datasets(items).items():
+        index = Searcher(indexes / f"idx-{name}").generation.index
+        hits = [(q, bool(q.get("gold")), u) for q in questions if (u := unmentioned(index, q["q"], q.get("documents")))]
+        real = sum(len(q.get("gold", [])) > 0 for q in questions)
+        print(f"{name}: real refused {sum(r for _, r, _ in hits)} of {real}, "
+              f"off-topic refused {sum(not r for _, r, _ in hits)} of {len(questions) - real}")
+        for q, r, u in hits:
+            print(f"  {'REAL' if r else 'off-topic'} [{q.get('split', '')}] {q['q']!r}: never mentions {u!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev", "veto"])
+    ap.add_argument("stage", choices=["span", "sentence", "confidence", "dev", "veto", "scope"])
     ap.add_argument("--squad", default=str(SQUAD))
     ap.add_argument("--indexes", default="/tmp/qwork", help="folder with idx-squad, idx-sample, idx-<manual> (qa index)")
     ap.add_argument("--cache", default="/tmp/qwork/collected.json", help="collected features (delete to recollect)")
@@ -584,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.stage == "veto":
         reader_veto(Path(args.indexes), items)
+        return 0
+    if args.stage == "scope":
+        scope(Path(args.indexes), items)
         return 0
     if args.stage == "span":
         fit_span(items, ap_cache)
