@@ -127,6 +127,7 @@ def test_a_question_kept_to_a_place_or_year_the_documents_never_mention_is_not_f
     assert answer.answer is None and answer.label == "weak"
     assert 'The searched documents never mention "Norway".' in answer.notices
     assert confidence.unmentioned(index, "Which country hosted the OSCE summit on trafficking in 2010?") == "2010"
+    assert confidence.unmentioned(index, "What do courts decide in Norway's law?") == "Norway's"
     # mentioned: as written, one letter away, as its people's name, or in capitals of a sentence's start
     for q in ("Who met the US officials in 2019?", "Who chairs the Military Chamber in Azerbajan?",
               "What do courts decide in Azerbaijani law?", "In Norway, who chairs the Military Chamber?",
