@@ -36,7 +36,7 @@ from .reader import KINDS, reader_missing
 from .reader_export import ensure_reader_export
 from .manifest import Counts, DocumentEntry, Manifest, SkippedEntry, StoreInfo
 from .plan import chunking, plan, rebuild_reason
-from .readers import suffix_list
+from .readers import page_lines, suffix_list
 from . import sentence_vectors
 from .settings import Settings
 from .text import clean, words
@@ -284,9 +284,4 @@ def build_index(
 
 def _page_lines(doc: Document) -> tuple[int, ...]:
     """The 1-based line on which each page of a paged document starts."""
-    lines, line, last = [], 1, 0
-    for offset in doc.pages:
-        line += doc.text.count("\n", last, offset)
-        lines.append(line)
-        last = offset
-    return tuple(lines)
+    return page_lines(doc.text, doc.pages)

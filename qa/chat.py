@@ -21,33 +21,34 @@ from .answer import Answer, Citation, Hit
 from .readers import Read, Unreadable, read_file, read_path, registration, size_problem, suffix_list
 
 _SURROUNDING_LINES = 4
+_WORDS = re.compile(r"[^\W_]{3,}")
 
 
 def escape(text: str) -> str:
-    """Untrusted text → HTML that displays the same characters, on one source line.
-
-    The reply is one HTML block with no newline characters: Markdown does not
-    parse inside an HTML block until a blank line, so escaping HTML is enough
-    and no document text can end the block and be read as Markdown.
-    """
+    """Untrusted text → HTML that displays the same characters, on one source line: the reply is one HTML
+    block with no newline characters, and Markdown does not parse inside an HTML block until a blank line,
+    so escaping HTML is enough and no document text can end the block and be read as Markdown."""
     return html.escape(text, quote=True).replace("\r", "").replace("\n", "&#10;")
 
 
 def _passage_html(hit: Hit, mark: bool = True) -> str:
-    a, b = hit.answer_start, hit.answer_end
-    if not mark:
-        a = b = 0
+    a, b = (hit.answer_start, hit.answer_end) if mark else (0, 0)
     body = escape(hit.text[:a]) + ("<mark>" + escape(hit.text[a:b]) + "</mark>" if b else "") + escape(hit.text[b:])
     return body.replace("&#10;&#10;", "<br><br>").replace("&#10;", " ")
 
 
 def file_lines(documents: Path, hit: Hit) -> Read | None:
-    """The passage's original file read (only inside `documents`), or None."""
+    """The passage's original file read (only inside `documents`), or None: also when its cited lines
+    no longer hold the passage (the file was edited since the index was built; at least half its words)."""
     path = (Path(documents) / hit.citation.document).resolve()
     try:  # a file removed or replaced meanwhile is shown without its surrounding lines
-        return read_path(path) if Path(documents).resolve() in path.parents else None
+        read = read_path(path) if Path(documents).resolve() in path.parents else None
     except (Unreadable, OSError):
         return None
+    c, words = hit.citation, set(_WORDS.findall(hit.text.lower()))
+    ok = read and c.line_end <= len(read.lines) and len(words & set(_WORDS.findall(
+        "\n".join(read.lines[c.line_start - 1 : c.line_end]).lower()))) >= len(words) / 2
+    return read if ok else None
 
 
 def numbered_lines(lines: Sequence[str], a: int, b: int, window: int, pages: Sequence[int] = ()) -> str:
@@ -293,8 +294,5 @@ def example_questions(documents: Path, titles: Iterable[str], limit: int = 4) ->
         found = [line for line in lines if line and not line.startswith("#")]
         if found:
             return found[:limit]
-    out = []
-    for title in titles:
-        short = title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…"
-        out.append(f"What does the text “{short}” say?")
-    return out[:limit]
+    shorts = (title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…" for title in titles)
+    return [f"What does the text “{short}” say?" for short in shorts][:limit]

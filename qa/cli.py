@@ -225,6 +225,8 @@ def _ask(args: argparse.Namespace) -> int:
     from .search import Searcher
 
     history = _session(args.session) if args.session else []
+    if history is None:
+        return 2
     answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents,
                                                                history=history)
     if args.session:
@@ -254,15 +256,21 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _session(path: str) -> list:
-    """The turns kept in a session file; none for a new one, or one that cannot be read (said on stderr)."""
+def _session(path: str) -> list | None:
+    """The turns kept in a session file; none for a new or empty one; None (said on stderr) for a file that
+    is not one: it may be a person's own file, and is left as it is."""
     try:
-        return followup.turns(json.loads(Path(path).read_text(encoding="utf-8")))
+        text = Path(path).read_text(encoding="utf-8")
+        value = json.loads(text) if text.strip() else []
+        if isinstance(value, list):
+            return followup.turns(value)
+        problem = "not a list of turns"
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        print(f"note: the session {path} cannot be read ({exc}); starting a new conversation", file=sys.stderr)
-        return []
+        problem = str(exc)
+    print(f"error: {path} is not a qa session ({problem}); it is left as it is: give another file", file=sys.stderr)
+    return None
 
 
 def _write_session(path: Path, turns: list) -> None:

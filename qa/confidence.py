@@ -239,25 +239,33 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzáàâäãåāćčçđéèêëěēíìîï
 _DEMONYM = re.compile(r"(?:ese|ian|an|ish|i)$")
 
 
+# A word this long may be one letter off its spelling in the text: a shorter one is too near common
+# words ("Paris": "parts", "Seoul": "soul"), and must be as the text spells it.
+NEAR_FROM = 6
+
+
 def _near(word: str) -> str:
-    """`word`, its place if it names a people ("Nepalese": "Nepal"), and every word one letter away from
-    either (one deleted, swapped, changed or added), as one query."""
-    out: set[str] = set()
-    for w in {word.lower(), _DEMONYM.sub("", word.lower())} - {""}:
-        cuts = [(w[:i], w[i:]) for i in range(len(w) + 1)]
-        out |= {w} | {a + b[1:] for a, b in cuts if b} | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
+    """`word` and, from NEAR_FROM letters, every word one letter away from it (one deleted, swapped,
+    changed or added); if it names a people, the stem of its place and every word one letter away from
+    that ("Nepalese": "nepal", "Nepali"; "Italian": "ital", "Italy"); as one query."""
+    w = word.lower()
+    place = _DEMONYM.sub("", w) if len(w) > NEAR_FROM else w  # "Jordan" is not Jord's people
+    out: set[str] = {w}
+    for form in [w] * (len(w) >= NEAR_FROM) + [place] * (place != w and len(place) >= 4):
+        cuts = [(form[:i], form[i:]) for i in range(len(form) + 1)]
+        out |= {form} | {a + b[1:] for a, b in cuts if b} | {a + b[1] + b[0] + b[2:] for a, b in cuts if len(b) > 1}
         out |= {a + c + b[1:] for a, b in cuts if b for c in _LETTERS} | {a + c + b for a, b in cuts for c in _LETTERS}
     return " ".join(sorted(out))
 
 
 def unmentioned(index: SearchIndex, question: str, documents: Sequence[str] | None = None) -> str | None:
     """The place or year the question is kept to that the searched documents never mention, or None."""
-    for m in _SCOPE_YEAR.finditer(question):
+    for m in list(_SCOPE_YEAR.finditer(question))[:3]:  # a few: each is a keyword search (on Milvus, a query)
         if index.keyword_count(m.group(1), documents) == 0:
             return m.group(1)
-    for m in _SCOPE_PLACE.finditer(question):
-        words = [w for w in re.findall(r"[^\W\d_]{2,}", m.group(1)) if w not in ("of", "and")]  # not "s" of "'s"
-        if words and not any(index.keyword_count(_near(w) if len(w) >= 5 else w, documents) for w in words):
+    for m in list(_SCOPE_PLACE.finditer(question))[:3]:
+        words = [w for w in re.findall(r"[^\W\d_]{2,}", m.group(1)) if w not in ("of", "and")][:4]  # not "s" of "'s"
+        if words and not any(index.keyword_count(_near(w), documents) for w in words):
             return m.group(1)
     return None
 

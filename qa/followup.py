@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .text import printable
+
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|these|those|the same|such|the former|"
                       r"the latter)\b", re.I)
 _LEADS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|same for|what else|who else|else)\b", re.I)
@@ -49,12 +51,13 @@ def is_followup(question: str) -> bool:
 
 def _last(history: Sequence[Any]) -> tuple[str, Any]:
     """The previous (question as searched, answer or None) from a history entry: a question, an
-    Answer, (question, Answer), or (question, short answer, answering sentence) as text (the page's)."""
+    Answer, (question, Answer), or (question, short answer, its kind, answering sentence) as text
+    (followup.turn: the page's and a session file's)."""
     entry = history[-1]
     if isinstance(entry, str):
         return entry, None
     if isinstance(entry, (tuple, list)) and entry:
-        question, answer = entry[0], (tuple(entry[1:3]) if len(entry) > 2 else entry[1] if len(entry) > 1 else None)
+        question, answer = entry[0], (tuple(entry[1:4]) if len(entry) > 3 else entry[1] if len(entry) > 1 else None)
     else:  # an Answer on its own
         question, answer = getattr(entry, "question", ""), entry
     searched = getattr(answer, "interpreted_as", None) or question
@@ -62,13 +65,13 @@ def _last(history: Sequence[Any]) -> tuple[str, Any]:
 
 
 def _said(answer: Any) -> tuple[str | None, str | None, str | None]:
-    """(short answer, its kind, the answering sentence) of an Answer or of (short answer, sentence) as
-    text, where a capitalised short answer counts as a name ("Aziz Seyidov")."""
+    """(short answer, its kind, the answering sentence) of an Answer, of (short answer, kind, sentence)
+    as text, or of a short answer's text alone (its kind unknown)."""
     if isinstance(answer, str):
-        answer = (answer, "")
+        answer = (answer, "", "")
     if isinstance(answer, tuple):
-        text, sentence = (t.strip() if isinstance(t, str) else "" for t in answer)
-        return (text or None), ("name" if text[:1].isupper() else None), (sentence or None)
+        text, kind, sentence = (t.strip() if isinstance(t, str) else "" for t in answer)
+        return (text or None), (kind or None), (sentence or None)
     best = getattr(answer, "answer", None)
     span = getattr(best, "span", None)
     return getattr(span, "text", None), getattr(span, "kind", None), getattr(best, "sentence", None)
@@ -97,9 +100,11 @@ def given(question: str, history: Sequence[Any]) -> tuple[str, ...]:
 
 def turn(answer: Any) -> list:
     """An Answer as one turn of text that JSON carries and `history` takes back (a browser's store, a
-    session file): [the question as it was taken, its short answer or None, its sentence or None]."""
+    session file): [the question as it was taken, its short answer, the answer's kind, its sentence],
+    each but the first None when there is none."""
     best = answer.answer
-    return [answer.interpreted_as or answer.question, best.span.text if best and best.span else None,
+    span = best.span if best is not None else None
+    return [answer.interpreted_as or answer.question, span.text if span else None, span.kind if span else None,
             best.sentence if best else None]
 
 
@@ -107,12 +112,9 @@ def turns(value: Any, keep: int = 4) -> list:
     """The last `keep` turns in `value` read back from JSON, each a question or a `turn`, anything else
     dropped (the value is a client's or a file's); a lone surrogate becomes U+FFFD, so it can be written
     back as JSON."""
-    def text(t: Any) -> Any:
-        return re.sub("[\ud800-\udfff]", "\ufffd", t) if isinstance(t, str) else None
-
-    out = [text(t) if isinstance(t, str) else [text(t[0]), text(t[1]) or None, text(t[2]) or None]
+    out = [printable(t) if isinstance(t, str) else [printable(t[0]), *(printable(x) if x else None for x in t[1:])]
            for t in (value if isinstance(value, list) else [])
-           if isinstance(t, str) or (isinstance(t, list) and len(t) == 3 and isinstance(t[0], str)
+           if isinstance(t, str) or (isinstance(t, list) and len(t) == 4 and isinstance(t[0], str)
                                      and all(isinstance(x, (str, type(None))) for x in t[1:]))]
     return out[-keep:] if keep else []
 

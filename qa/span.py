@@ -149,10 +149,11 @@ RULES_SURE = 0.7
 
 
 def given_ranges(text: str, given: Sequence[str], lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
-    """Where each of `given` stands in `text[lo:hi]` (character ranges of `text`, case-insensitive)."""
-    low, hi = text.lower(), len(text) if hi is None else hi
+    """Where each of `given` stands, as whole words, reaching into `text[lo:hi]` (character ranges of
+    `text`, case-insensitive: "US" is not inside "Huseynova")."""
+    hi = len(text) if hi is None else hi
     return [(m.start(), m.end()) for g in given if g.strip()
-            for m in re.finditer(re.escape(g.strip().lower()), low[:hi]) if m.start() >= lo]
+            for m in re.finditer(rf"(?<!\w){re.escape(g.strip())}(?!\w)", text, re.I) if m.end() > lo and m.start() < hi]
 
 
 def answer_span(question: str, sentence: str, read: tuple[int, int, float] | None,

@@ -254,3 +254,8 @@ def _trim(text: str, start: int, end: int) -> Span:
     while end > start and text[end - 1].isspace():
         end -= 1
     return Span(start, end)
+
+
+def printable(text: str) -> str:
+    """Text that can be sent as JSON: a lone surrogate becomes U+FFFD."""
+    return re.sub("[\ud800-\udfff]", "\ufffd", text)

@@ -80,8 +80,8 @@ def download_copy(path: Path) -> Path:
             _downloads.append(Path(tempfile.mkdtemp(prefix="qa-download-")))
             atexit.register(shutil.rmtree, _downloads[0], True)
         slot = _downloads[0] / hashlib.sha256(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        slot.mkdir(exist_ok=True)
-        part = slot / f".{path.name}.part"
+        slot.mkdir(parents=True, exist_ok=True)  # the folder again, if a /tmp cleaner took it
+        part = slot / ".part"
         shutil.copyfile(path, part)
         os.replace(part, slot / path.name)  # a copy being served is never seen half written
         os.utime(slot)

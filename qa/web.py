@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import re
 import threading
 import time
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 from .errors import InvalidArgument, QAError
 from .search import MAX_QUESTION_CHARS
 from .settings import MAX_K
+from .text import printable  # the page's modules take it from here
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 # Binding to these means "every interface": they are not names a browser uses.
@@ -270,11 +270,6 @@ def whole_k(k: object) -> object:
     if isinstance(k, float) and k.is_integer():
         return int(max(-1e9, min(k, 1e9)))
     return k
-
-
-def printable(text: str) -> str:
-    """Text that can be sent as JSON: a lone surrogate becomes U+FFFD."""
-    return re.sub("[\ud800-\udfff]", "\ufffd", text)
 
 
 def md_name(text: str | None) -> str:

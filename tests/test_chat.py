@@ -32,7 +32,21 @@ def test_rendered_answer_is_one_html_block_with_the_sentence_marked(searcher):
     card = out.split('class="qa-source"')[1]
     assert card.count("<blockquote>") == 1 and card.count("<mark>") == 1
     alone = render_answer(answer, None)  # no file to read: the passage's own text, its sentence marked
-    assert "Surrounding text" not in alone and alone.count("<mark>") >= 2
+    before = escape(answer.passages[0].text[:answer.passages[0].answer_start].strip()[:40])
+    assert "Surrounding text" not in alone and before in alone
+
+
+def test_a_file_edited_since_the_build_shows_the_passage_not_other_lines(searcher, tmp_path):
+    import shutil
+
+    answer = searcher.ask("Who chairs the Military Chamber?", k=1)
+    docs = tmp_path / "docs"
+    shutil.copytree(SAMPLES, docs)
+    hit = answer.passages[0]
+    assert "Surrounding text" in render_answer(answer, docs)
+    (docs / hit.citation.document).write_text("A different text.\n" * 3 + "Nothing of it is left.\n")
+    out = render_answer(answer, docs)
+    assert "Surrounding text" not in out and escape(hit.text[:40]) in out
 
 
 def test_not_found_is_said_and_passages_are_marked_weak(searcher):

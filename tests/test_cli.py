@@ -62,15 +62,19 @@ def test_a_session_file_carries_a_conversation_between_asks(sample_index, tmp_pa
     assert main(["ask", "Who met the US officials?", "--index", index, "--session", str(talk)]) == 0
     assert "Answer: Aziz Seyidov" in capsys.readouterr().out
     kept = json.loads(talk.read_text())
-    assert kept[0][:2] == ["Who met the US officials?", "Aziz Seyidov"] and "Aziz Seyidov met" in kept[0][2]
+    assert kept[0][:3] == ["Who met the US officials?", "Aziz Seyidov", "person"] and "Aziz Seyidov met" in kept[0][3]
     assert main(["ask", "And who else attended?", "--index", index, "--session", str(talk), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["interpreted_as"].startswith("And who else attended? (about:")
     assert "Seyidov" not in out["answer"]["span"]["text"]
     assert len(json.loads(talk.read_text())) == 2
-    talk.write_text("{not json")  # a damaged file is a new conversation, said, never a traceback
+    for other in ("{not json", '{"a": 1}'):  # a file that is not a session is a person's own: left alone
+        talk.write_text(other)
+        assert main(["ask", "Who met the US officials?", "--index", index, "--session", str(talk)]) == 2
+        assert "not a qa session" in capsys.readouterr().err and talk.read_text() == other
+    talk.write_text("")  # an empty one is a new conversation
     assert main(["ask", "Who met the US officials?", "--index", index, "--session", str(talk)]) == 0
-    assert "cannot be read" in capsys.readouterr().err and len(json.loads(talk.read_text())) == 1
+    assert len(json.loads(talk.read_text())) == 1
 
 
 def test_help_does_not_import_torch():

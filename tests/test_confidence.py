@@ -133,6 +133,9 @@ def test_a_question_kept_to_a_place_or_year_the_documents_never_mention_is_not_f
               "What do courts decide in Azerbaijani law?", "In Norway, who chairs the Military Chamber?",
               "Who assists with political affairs at the American embassy?"):
         assert confidence.unmentioned(index, q) is None, q
+    # short names must be spelled as the text spells them: "Paris" is not "parts", "Jordan" not "word"
+    assert confidence._near("Paris") == "paris" and "word" not in confidence._near("Jordan").split()
+    assert {"italy", "nepal", "nepali"} <= set(confidence._near("Italian").split() + confidence._near("Nepalese").split())
     # with a document filter, only the chosen documents count
     un, court = "000_83f135e51c9c124e.txt", "003_d8ae16575e47e84d.txt"
     assert confidence.unmentioned(index, "What was debated in 2017?") is None

@@ -73,11 +73,12 @@ def test_the_stored_conversation_is_checked_and_bounded():
     odd = {"chat": [{"role": "system", "content": "x"}, {"role": "user", "content": 5}, "text",
                     {"role": "user", "content": [{"type": "text", "text": "Who?"}, {"type": "file"}]},
                     {"role": "assistant", "content": "<div>answer</div>"}],
-           "asked": ["Who?", 3, None, ["Who met them?", "Aziz Seyidov", "Aziz Seyidov met them."],
-                             ["Why?", None, None], ["x", 1, None], ["a", "b"]]}
+           "asked": ["Who?", 3, None, ["Who met them?", "Aziz Seyidov", "person", "Aziz Seyidov met them."],
+                             ["Why?", None, None, None], ["x", 1, None, None], ["a", "b", "c"]]}
     chat, asked, note = library.restored(odd)
     assert chat == [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "<div>answer</div>"}]
-    assert asked == ["Who?", ["Who met them?", "Aziz Seyidov", "Aziz Seyidov met them."], ["Why?", None, None]] and note == "2 messages"
+    assert asked == ["Who?", ["Who met them?", "Aziz Seyidov", "person", "Aziz Seyidov met them."],
+                     ["Why?", None, None, None]] and note == "2 messages"
     long = [{"role": r, "content": "x" * 200_000} for _ in range(20) for r in ("user", "assistant")]
     kept = library.kept(long, [f"q{i}" for i in range(10)])
     assert sum(len(m["content"]) for m in kept["chat"]) <= library.KEPT_CHARS

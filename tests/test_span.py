@@ -183,4 +183,5 @@ def test_a_span_already_given_is_not_offered_again():
     other = best_span("Who else won the prize?", sentence, given=["Marie Curie"])
     assert other is not None and "Marie" not in other.text
     assert given_ranges(sentence, ["marie curie", " "], 0, 30) == [(18, 29)]
-    assert given_ranges(sentence, ["Marie Curie"], 20) == []
+    assert given_ranges(sentence, ["Marie Curie"], 29) == [] and given_ranges(sentence, ["Marie Curie"], 25)
+    assert given_ranges("The US team met Ms. Huseynova", ["us"]) == [(4, 6)]  # whole words only

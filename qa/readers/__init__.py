@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 from .base import Extracted, Unreadable
 
@@ -129,11 +129,17 @@ def read_path(path: Path) -> Read:
 @functools.lru_cache(maxsize=4)
 def _read_once(path: Path, mtime_ns: int, size: int) -> Read:
     extracted = read_file(path.name, path, path.read_bytes())
-    text, line, at, pages = extracted.text, 1, 0, []
-    for start in sorted(extracted.pages):
-        line, at = line + text.count("\n", at, start), start
-        pages.append(line)
-    return Read(extracted, tuple(text.split("\n")), tuple(pages))
+    return Read(extracted, tuple(extracted.text.split("\n")), page_lines(extracted.text, extracted.pages))
+
+
+def page_lines(text: str, pages: Sequence[int]) -> tuple[int, ...]:
+    """The 1-based line of `text` on which each page starts, from their character offsets."""
+    lines, line, last = [], 1, 0
+    for offset in pages:
+        line += text.count("\n", last, offset)
+        lines.append(line)
+        last = offset
+    return tuple(lines)
 
 
 def _builtin() -> None:
@@ -155,6 +161,7 @@ __all__ = [
     "Unreadable",
     "Reader",
     "read_path",
+    "page_lines",
     "Read",
     "register",
     "unregister",
