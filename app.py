@@ -217,12 +217,11 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         if request is None:
             return gr.update(visible=True), "<p>That citation could not be read.</p>", gr.update(value=None, visible=False)
         path = viewer.locate(settings.documents, request.document, known := documents())
+        download = gr.update(value=None, visible=False)
         try:  # the document opens even when its copy cannot be made (a full disk): only the button goes
-            download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else None
+            download = gr.update(value=str(viewer.download_copy(path)), visible=True) if path else download
         except OSError as exc:
             print(f"The download copy of {path} could not be made: {exc}", file=sys.stderr)
-            download = None
-        download = download or gr.update(value=None, visible=False)
         return gr.update(visible=True), viewer.view(settings.documents, request, known), download
 
     # Gradio's cache (uploads, downloads) is swept hourly of files a day old: a server left running

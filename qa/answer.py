@@ -44,6 +44,11 @@ class Citation:
     ocr_confidence: float | None = None
 
     def __str__(self) -> str:
+        return f"{self.document}, {self.place}"
+
+    @property
+    def place(self) -> str:
+        """Where in the file, as the citation names it: "lines 5-7", "p. 3, lines 2–4", OCR noted."""
         if self.page_start is not None:
             a, b = self.page_line_start, self.page_line_end
             if self.page_start != self.page_end:  # "lines 26–2" would read as a range run backwards
@@ -54,7 +59,7 @@ class Citation:
             a, b = self.line_start, self.line_end
             where = f"line {a}" if a == b else f"lines {a}-{b}"
         ocr = f" (OCR, {self.ocr_confidence:.0f}% confidence)" if self.ocr_confidence is not None else ""
-        return f"{self.document}, {where}{ocr}"
+        return f"{where}{ocr}"
 
     def to_dict(self) -> dict:
         d = {"document": self.document, "title": self.title, "section": self.section,

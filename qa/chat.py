@@ -133,7 +133,7 @@ def _where(c: Citation, rank: int, label: str) -> str:
     tooltip), never the page and lines nor the label."""
     named = escape(c.title + (f" · {c.section}" if c.section else ""))
     chip = (f'<span class="qa-cite-file" title="{escape(c.document)}">{escape(c.document)}</span>'
-            f'<span class="qa-cite-lines">{escape(str(c)[len(c.document):])}</span>')
+            f'<span class="qa-cite-lines">{escape(", " + c.place)}</span>')
     return (f'<p class="qa-where"><small><span class="qa-where-name" title="{named}">— {named}</span>'
             f'<span class="qa-sep"> · </span>{_cite_button(c, rank, chip)}<span class="qa-sep"> · </span>'
             f'<span class="qa-label qa-{escape(label)}">{escape(label)} match</span></small></p>')

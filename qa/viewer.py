@@ -97,13 +97,13 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if path is None:
         return f'<div class="qa-doc"><p>The document <code>{escape(request.document)}</code> is not in the index.</p></div>'
     try:
-        extracted, lines, pages = read_path(path)
+        _, lines, pages = read_path(path)
     except (Unreadable, OSError) as exc:
         return f'<div class="qa-doc"><p>The document cannot be read: {escape(str(exc))}</p></div>'
     a, b = min(request.line_start, len(lines)), min(request.line_end, len(lines))
-    place = Citation(request.document, "", a, b, 0, 0, **on_pages(a, b, pages))  # named as its citation is
+    place = Citation(request.document, "", a, b, 0, 0, **on_pages(a, b, pages)).place  # named as its citation is
     head = (f'<div class="qa-doc" role="region" aria-label="Source document">'
-            f'<p class="qa-doc-title"><strong>{escape(request.document)}</strong> · {escape(str(place)[len(place.document) + 2:])}</p>')
+            f'<p class="qa-doc-title"><strong>{escape(request.document)}</strong> · {escape(place)}</p>')
     image = ""
     if pages and path.suffix.lower() == ".pdf":
         page = request.page or max(1, bisect_right(pages, a))
