@@ -229,6 +229,16 @@ def safe_name(original: str) -> str | None:
     return f"{stem[:110]}.{suffix[:10]}"
 
 
+def _taken(target: Path, data: bytes) -> str:
+    """Why an upload whose name is taken was not saved. Never overwritten (another person's file, on a shared page)."""
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return f"{target.name} is already in the documents, unchanged"
+    except OSError:
+        pass
+    return f"another document named {target.name} exists; remove it first to replace it, or rename the file"
+
+
 def add_files(documents: Path, files: Iterable[tuple[str, Path]], each=None) -> list[Upload]:
     """Copy uploaded files (original name, temp path) into `documents`.
 
@@ -267,7 +277,7 @@ def add_files(documents: Path, files: Iterable[tuple[str, Path]], each=None) -> 
             results.append(Upload(original, None, "the file name points outside the documents folder"))
             continue
         if target.exists():
-            results.append(Upload(original, None, f"a document named {name} already exists; rename the file to add it"))
+            results.append(Upload(original, None, _taken(target, data)))
             continue
         fd, tmp = tempfile.mkstemp(dir=documents, prefix=".upload-", suffix=".part")
         try:
@@ -278,7 +288,7 @@ def add_files(documents: Path, files: Iterable[tuple[str, Path]], each=None) -> 
             # link() fails if the name appeared meanwhile: never overwrite.
             os.link(tmp, target)
         except FileExistsError:
-            results.append(Upload(original, None, f"a document named {name} already exists; rename the file to add it"))
+            results.append(Upload(original, None, _taken(target, data)))
             continue
         finally:
             Path(tmp).unlink(missing_ok=True)

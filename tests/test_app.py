@@ -167,10 +167,15 @@ def test_upload_a_text_then_ask_about_it(page, server):
     reply = _ask(page, "When was the okapi reserve founded?")
     assert "1992" in reply.locator(".qa-best").inner_text()
     assert "okapi notes.txt" in reply.inner_text()
-    # The same name again is refused with a reason, and nothing is overwritten.
+    # The same file again is named as already there; another file under its name is refused, nothing overwritten.
     _upload(page, new)
     page.locator("#add").click()
-    page.wait_for_selector("#upload-status :text('already exists')")
+    page.wait_for_selector("#upload-status :text('already in the documents, unchanged')")
+    new.write_text("Okapi notes, second draft.\n", encoding="utf-8")
+    _upload(page, new)
+    page.locator("#add").click()
+    page.wait_for_selector("#upload-status :text('remove it first to replace it')")
+    assert "founded in 1992" in (server[1] / "okapi notes.txt").read_text()
 
 
 def test_ask_endpoint_with_gradio_client(server):

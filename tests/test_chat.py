@@ -81,6 +81,7 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
     docs = tmp_path / "documents"
     docs.mkdir()
     (docs / "taken.txt").write_text("already here")
+    (docs / "same.txt").write_bytes(b"the same")
     told = []
     results = add_files(
         docs,
@@ -91,10 +92,11 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
             _upload(tmp_path, "empty.txt", b"   \n"),
             _upload(tmp_path, "blob.txt", b"\x00\x01" * 100),
             _upload(tmp_path, "taken.txt", b"Another text."),
+            _upload(tmp_path, "same.txt", b"the same"),
         ],
         lambda i, n, name: told.append((i, n, name)),
     )
-    assert [t[2] for t in told] == [r.original for r in results] and told[-1][:2] == (5, 6)  # progress per file
+    assert [t[2] for t in told] == [r.original for r in results] and told[-1][:2] == (6, 7)  # progress per file
     by = {r.original: r for r in results}
     assert by["good.md"].ok and (docs / "good.md").read_text().startswith("# New")
     assert by["../../escape.txt"].ok and (docs / "escape.txt").exists()
@@ -102,9 +104,10 @@ def test_add_files_accepts_good_and_explains_every_refusal(tmp_path):
     assert "only .docx, .epub, .htm, .html, .markdown, .md, .pdf or .txt files" in by["image.png"].error
     assert "empty" in by["empty.txt"].error
     assert "binary" in by["blob.txt"].error
-    assert "already exists" in by["taken.txt"].error
+    assert "another document named taken.txt exists; remove it first to replace it" in by["taken.txt"].error
     assert (docs / "taken.txt").read_text() == "already here"
-    assert sorted(p.name for p in docs.iterdir()) == ["escape.txt", "good.md", "taken.txt"]
+    assert by["same.txt"].error == "same.txt is already in the documents, unchanged"
+    assert sorted(p.name for p in docs.iterdir()) == ["escape.txt", "good.md", "same.txt", "taken.txt"]
 
 
 def test_examples_come_from_the_corpus():
