@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--documents", default="documents", help="documents folder to check citations against (default: documents)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
+    p = sub.add_parser("info", help="list the index's documents (the IDs --document takes), its model and size")
+    p.add_argument("--index", default="index", help="index folder (default: index)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("eval", help="measure retrieval on a BEIR folder, or answers against a gold questions file")
     p.add_argument("beir", nargs="?", help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv)")
     p.add_argument("--split", default=None,
@@ -100,13 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        if args.command == "index":
-            return _index(args)
-        if args.command == "verify":
-            return _verify(args)
-        if args.command == "eval":
-            return _eval(args)
-        return _ask(args)
+        return {"index": _index, "verify": _verify, "info": _info, "eval": _eval, "ask": _ask}[args.command](args)
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -209,11 +207,31 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _info(args: argparse.Namespace) -> int:
+    from .current import Current
+
+    m = Current(Path(args.index)).held.manifest  # the manifest alone: no model is opened
+    docs = [{"id": k, "title": d.title, "passages": d.passages, "pages": len(d.pages)} for k, d in sorted(m.documents.items())]
+    if args.json:
+        print(json.dumps({"generation": m.generation, "built_at": m.created, "model": m.model.name,
+                          "passages": m.counts.passages, "documents": docs}, ensure_ascii=False))
+        return 0
+    print(f"Index {args.index}: generation {m.generation}, built {m.created}, model {m.model.name}, "
+          f"{len(docs)} documents, {m.counts.passages} passages.")
+    for d in docs:
+        pages = f", {d['pages']} pages" if d["pages"] else ""
+        print(f"  {d['id']}  ({d['passages']} passages{pages})  {d['title']}")
+    return 0
+
+
 def _ask(args: argparse.Namespace) -> int:
     from . import manifest
     from .current import current_name
     from .fast_encoder import prefetch
 
+    history = _session(args.session) if args.session else []
+    if history is None:
+        return 2
     # The question encoder opens in the background while the answer code is
     # imported and the index opened (a new process pays both once).
     name = current_name(Path(args.index))
@@ -224,9 +242,6 @@ def _ask(args: argparse.Namespace) -> int:
             pass  # Searcher says what is wrong, or serves an earlier generation
     from .search import Searcher
 
-    history = _session(args.session) if args.session else []
-    if history is None:
-        return 2
     answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents,
                                                                history=history)
     if args.session:

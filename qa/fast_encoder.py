@@ -181,8 +181,11 @@ def prefetch(model_sha256: str) -> None:
     Creating the ONNX Runtime session (~0.3 s) runs in C++ without the GIL: a
     new `qa ask` process overlaps it with importing the answer code and
     opening the index. `open_fast` then waits for it (one lock) and returns it.
+    Not a daemon: a process that exits early (a bad argument) waits for it, as
+    ONNX Runtime aborts the process ("terminate called...") when the
+    interpreter is torn down under a session being made.
     """
-    threading.Thread(target=open_fast, args=(model_sha256,), name="qa-onnx-open", daemon=True).start()
+    threading.Thread(target=open_fast, args=(model_sha256,), name="qa-onnx-open").start()
 
 
 def _session(folder: Path, ort):

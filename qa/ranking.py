@@ -46,9 +46,9 @@ def candidates(
     best = lex if documents is None else index.keyword(question, 1)[1]
     top = float(best[0]) if len(best) else 0.0
     pool = np.sort(np.concatenate([dense_rows, lex_rows]).astype(np.int64))
-    pool = pool[np.concatenate([[True], pool[1:] != pool[:-1]])]  # np.unique, without importing numpy.ma (~30 ms in a new process)
     if not len(pool):
         return [], [], []
+    pool = pool[np.concatenate([[True], pool[1:] != pool[:-1]])]  # np.unique, without importing numpy.ma (~30 ms in a new process)
     dense = index.vectors(pool) @ q
     keyword = index.keyword_scores(question, pool) / top if top > 0 else np.zeros(len(pool), dtype=np.float32)
     weight = {"hybrid": LEXICAL_FUSION, "dense": 0.0, "bm25": 1.0}[mode]

@@ -159,12 +159,12 @@ _lock = threading.Lock()
 
 def prefetch_reader(model_sha256: str) -> None:
     """Open the reader, the relevance and the sentence model in a background thread (an ONNX session takes ~0.3 s,
-    without the GIL)."""
+    without the GIL); not a daemon, for the reason fast_encoder.prefetch gives."""
     def every():
         for kind in KINDS:
             open_reader(model_sha256, kind)
 
-    threading.Thread(target=every, name="qa-reader-open", daemon=True).start()
+    threading.Thread(target=every, name="qa-reader-open").start()
 
 
 def open_reader(model_sha256: str, kind: str = "reader"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -18,25 +17,23 @@ from .answer import (
 from .backends import SearchIndex
 from .current import Current
 from .embedding import Embedder
-from .errors import EmptyQuestion, InvalidArgument, ModelMismatch
+from .errors import ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .relevance import DEPTH, fuse, judge_sentences
 from .rerank import Reranker, rerank
 from .sentence_vectors import by_text, remembering
-from .settings import MAX_K, check_k
+from .settings import MAX_K, check_documents, check_k
 from .reader import SHOWN_SPAN_TOKENS, open_reader, prefetch_reader
 from .span import answer_span, given_ranges, type_match
+from .text import MAX_QUESTION_CHARS, normalise_question
 
 log = logging.getLogger(__name__)
 
 # "Not found" is decided by qa/confidence.py: a probability fitted across
 # corpora, not an absolute cosine (0.20 on the top three, which refused 0-3 of
 # 12 off-topic questions on the manuals).
-# Longer questions are cut: no real question is this long, and tokenising a
-# megabyte of text per request would let one client stall the server.
-MAX_QUESTION_CHARS = 4000
 
 
 @dataclass(frozen=True)
@@ -58,18 +55,6 @@ class IndexInfo:
     store: str
     store_params: dict
     model: str
-
-
-def normalise_question(question: object) -> str:
-    """Text a tokenizer can take: invalid surrogates replaced, NULs and controls dropped, NFC, one line."""
-    if not isinstance(question, str):
-        raise InvalidArgument(f"The question must be text, not {type(question).__name__}.")
-    text = question.encode("utf-8", "replace").decode("utf-8")
-    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
-    text = " ".join(unicodedata.normalize("NFC", text).split())
-    if not text:
-        raise EmptyQuestion("The question is empty. Type a question, for example: Who chairs the Military Chamber?")
-    return text[:MAX_QUESTION_CHARS]
 
 
 class Searcher:
@@ -166,11 +151,13 @@ class Searcher:
         if isinstance(k, int) and not isinstance(k, bool) and k > MAX_K:
             notices.append(f"At most {MAX_K} passages are shown; {k} were asked for.")
         k = check_k(k)
-        question = normalise_question(question)
-        if isinstance(documents, str):
-            raise InvalidArgument("documents must be a list of document names, not one string.")
-        documents = list(documents) if documents is not None else None
+        question = normalise_question(question, limit=None)
+        if len(question) > MAX_QUESTION_CHARS:
+            notices.append(f"The question is {len(question):,} characters long; only its first "
+                           f"{MAX_QUESTION_CHARS:,} were read.")
+            question = question[:MAX_QUESTION_CHARS]
         gen = self.generation
+        documents = check_documents(documents, gen.manifest.documents)
         index = _Passages(gen.index)  # one question reads each passage once
         if self._checked != gen.name:
             _check_model(gen, self.embedder.identity())

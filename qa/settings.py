@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
+from typing import Collection
 from pathlib import Path
 
 from .errors import InvalidArgument
@@ -72,3 +74,23 @@ def check_k(k: object) -> int:
     if k < 1:
         raise InvalidArgument(f"k must be at least 1; got {k}")
     return min(k, MAX_K)
+
+
+def check_documents(documents: object, known: Collection[str]) -> list[str] | None:
+    """`documents` (names of documents to search, None for all) as a list, each one the index knows: a
+    mistyped name is an error, not an empty answer."""
+    if documents is None:
+        return None
+    if isinstance(documents, str):
+        raise InvalidArgument("documents must be a list of document names, not one string.")
+    documents = list(documents)
+    unknown = [d for d in documents if not isinstance(d, str) or d not in known]
+    if unknown:
+        shown = ", ".join(repr(d) for d in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
+        # "bees.txt" for "notes/bees.txt": the same file name in a subfolder, else the closest name
+        first = str(unknown[0])
+        near = [k for k in known if k.rsplit("/", 1)[-1] == first] or difflib.get_close_matches(first, list(known), 1)
+        hint = f" Did you mean {near[0]!r}?" if near else ""
+        raise InvalidArgument(f"Not in the index: {shown}.{hint} A document is named by its path under the documents "
+                              "folder (e.g. notes/report.pdf); `qa info` lists them.")
+    return documents

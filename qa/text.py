@@ -9,6 +9,7 @@ so a citation can always name the real lines.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
@@ -259,3 +260,23 @@ def _trim(text: str, start: int, end: int) -> Span:
 def printable(text: str) -> str:
     """Text that can be sent as JSON: a lone surrogate becomes U+FFFD."""
     return re.sub("[\ud800-\udfff]", "\ufffd", text)
+
+
+# Longer questions are cut: no real question is this long, and tokenising a
+# megabyte of text per request would let one client stall the server.
+MAX_QUESTION_CHARS = 4000
+
+
+def normalise_question(question: object, limit: int | None = MAX_QUESTION_CHARS) -> str:
+    """Text a tokenizer can take: invalid surrogates replaced, NULs and controls dropped, NFC, one line,
+    at most `limit` characters (`Searcher.ask` cuts it itself, with a notice)."""
+    from .errors import EmptyQuestion, InvalidArgument
+
+    if not isinstance(question, str):
+        raise InvalidArgument(f"The question must be text, not {type(question).__name__}.")
+    text = question.encode("utf-8", "replace").decode("utf-8")
+    text = "".join(ch if ch.isprintable() or ch.isspace() else " " for ch in text)
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    if not text:
+        raise EmptyQuestion("The question is empty: type a question about the documents.")
+    return text[:limit]

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 from urllib.parse import urlsplit
 
 from .errors import InvalidArgument, QAError
-from .search import MAX_QUESTION_CHARS
+from .text import MAX_QUESTION_CHARS
 from .settings import MAX_K
 from .text import printable  # the page's modules take it from here
 

@@ -44,6 +44,8 @@ def test_off_topic_json_has_null_answer(sample_index, capsys):
         (["ask", "anything", "--index", "{tmp}/none"], "qa index"),
         (["ask", "   ", "--index", "{index}"], "empty"),
         (["ask", "x", "-k", "0", "--index", "{index}"], "at least 1"),
+        (["ask", "x", "--document", "nosuch.txt", "--index", "{index}"], "Not in the index: 'nosuch.txt'"),
+        (["info", "--index", "{tmp}/none"], "qa index"),
         (["index", "--documents", "{tmp}/empty", "--index", "{tmp}/i"], "or .txt files in"),
         (["index", "--documents", "{tmp}/missing", "--index", "{tmp}/i"], "does not exist"),
     ],
@@ -55,6 +57,30 @@ def test_errors_are_one_line_and_non_zero(argv, message, tmp_path, sample_index,
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
+
+
+def test_info_lists_the_documents_ask_can_be_kept_to(sample_index, capsys):
+    index = str(sample_index[0].index)
+    assert main(["info", "--index", index, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["passages"] == sum(d["passages"] for d in out["documents"]) and out["model"] == "all-MiniLM-L6-v2"
+    ids = [d["id"] for d in out["documents"]]
+    assert main(["info", "--index", index]) == 0
+    text = capsys.readouterr().out
+    assert all(f"  {i}  (" in text for i in ids)
+    assert main(["ask", "Who chairs the Military Chamber?", "--index", index, "--document", ids[-1]]) == 0
+
+
+def test_an_early_error_never_aborts_the_process(sample_index, tmp_path):
+    """The models open in background threads; an error before they are open still exits with 2, not an abort."""
+    import subprocess
+    import sys
+
+    (tmp_path / "bad.json").write_text('{"a": 1}')
+    for argv in (["--session", str(tmp_path / "bad.json")], ["--document", "nosuch.txt"]):
+        code = f"import sys, qa.cli\nsys.exit(qa.cli.main(['ask', 'When?', '--index', {str(sample_index[0].index)!r}, *{argv!r}]))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 2 and "terminate called" not in done.stderr, done.stderr
 
 
 def test_a_session_file_carries_a_conversation_between_asks(sample_index, tmp_path, capsys):

@@ -93,9 +93,21 @@ def test_search_can_be_limited_to_documents(searcher):
     assert answer.passages and {h.citation.document for h in answer.passages} == {UN}
 
 
+def test_a_document_the_index_does_not_know_is_named_in_the_error(searcher):
+    with pytest.raises(qa.InvalidArgument, match=r"Not in the index: 'nosuch.txt'\..*qa info"):
+        searcher.ask("Who chairs the Military Chamber?", documents=["nosuch.txt"])
+    with pytest.raises(qa.InvalidArgument, match=f"Did you mean '{UN}'"):  # a near miss is named
+        searcher.ask("Who chairs the Military Chamber?", documents=[UN[:-5] + ".txt"])
+    with pytest.raises(qa.InvalidArgument, match="not one string"):
+        searcher.ask("Who chairs the Military Chamber?", documents=UN)
+
+
 def test_overlong_question_gets_a_notice(searcher):
     answer = searcher.ask("trafficking " * 400)
     assert any("tokens long" in n for n in answer.notices)
+    cut = searcher.ask("Who chairs the Military Chamber? " + "x" * 5000)  # past 4,000 characters: cut, and said
+    assert any("5,033 characters long; only its first 4,000 were read" in n for n in cut.notices)
+    assert len(cut.question) == 4000
 
 
 def test_near_duplicate_passages_are_shown_once_with_every_place(docs, tmp_path, embedder):
