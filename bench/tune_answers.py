@@ -360,10 +360,9 @@ def load_collected(indexes: Path, items: list[dict], cache: Path, passages: int 
 def chosen_row(d: dict, weights: np.ndarray) -> int:
     """The row `ask` chooses: the best score, a heading or restating sentence last."""
     from qa import answer as ans
+    from qa.sentence_scorer import never_chosen
 
-    F = ans.SENTENCE_FEATURES
-    never = d["X"][:, [F.index("heading"), F.index("restates")]].sum(1) > 0
-    return int(np.argmax(d["X"] @ weights - ans.NEVER_PENALTY * never))
+    return int(np.argmax(d["X"] @ weights - ans.NEVER_PENALTY * never_chosen(d["X"])))
 
 
 def fit_sentence(data: list[dict], l2: float = 1e-5) -> np.ndarray:
