@@ -122,7 +122,7 @@ def passages_of(docs: list[Document], embedder: Embedder, settings: Settings, ma
     out: list[Passage] = []
     skipped = []
     for d in docs:
-        cleaned = clean(d.text, vocabulary.__contains__, d.skip)
+        cleaned = clean(d.text, vocabulary.__contains__, d.skip, d.breaks)
         found = chunk(d, cleaned, embedder.count_tokens, max_tokens, settings.overlap_sentences)
         if not found:
             skipped.append(Skipped(d.id, "no sentences found after cleaning"))

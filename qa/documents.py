@@ -41,6 +41,7 @@ class Document:
     pages: tuple[int, ...] = ()
     sections: tuple[tuple[int, str], ...] = ()
     skip: tuple[tuple[int, int], ...] = ()
+    breaks: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     # Per page: None for a text layer, else the OCR engine's mean confidence (0..100).
     ocr: tuple[float | None, ...] = ()
@@ -216,6 +217,7 @@ def read(source: SourceFile) -> Document | Skipped:
         pages=got.pages,
         sections=got.sections,
         skip=got.skip,
+        breaks=got.breaks,
         notes=got.notes,
         ocr=got.ocr,
     )

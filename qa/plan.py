@@ -59,7 +59,9 @@ def chunking(settings: Settings) -> Chunking:
 # What each chunker version changed, as `qa index` says it.
 CHUNKER_CHANGES = {2: "passages are now cut with their lead-in sentence"}
 CLEANER_CHANGES = {2: "a plain-text manual's table of contents and heading underlines are now left out of passages, "
-                      "and a line repeated only twice is kept"}  # and a numbered line ending in "or"/"and" is no heading
+                      "and a line repeated only twice is kept",
+                   3: "citations of PDF, Word and HTML files now count the lines a person counts (no line for a "
+                      "paragraph gap; an HTML paragraph on each of its source lines, apart from a heading above it)"}  # and a numbered line ending in "or"/"and" is no heading
 
 
 def rebuild_reason(before: Manifest | None, settings: Settings, full: bool) -> str | None:

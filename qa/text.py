@@ -27,7 +27,7 @@ MIN_REPEATS = 3
 # 2 = a plain-text manual's table of contents and heading underlines are left out, a
 #     numbered line ending in "or"/"and" is no heading (qa/readers/headings.py), and a
 #     line is dropped as a repeat only when it occurs MIN_REPEATS times.
-CLEANER_VERSION = 2
+CLEANER_VERSION = 3
 
 _WORD = re.compile(r"[^\W\d_]+")
 _TOKEN = re.compile(r"\S+")
@@ -82,7 +82,8 @@ def words(text: str) -> Iterable[str]:
 
 
 def clean(
-    raw: str, known_word: Callable[[str], bool] = lambda w: False, skip: Sequence[tuple[int, int]] = ()
+    raw: str, known_word: Callable[[str], bool] = lambda w: False, skip: Sequence[tuple[int, int]] = (),
+    breaks: Sequence[int] = (),
 ) -> CleanText:
     """Join wrapped lines, repair line-end hyphenation, drop repeated lines.
 
@@ -90,7 +91,8 @@ def clean(
     corpus or in the model vocabulary); only then is "organ-/isation" joined to
     "organisation". Otherwise the hyphen stays ("law-/enforcement").
     Lines inside a `skip` span (a PDF's running header, a page number) are left
-    out without breaking the paragraph around them.
+    out without breaking the paragraph around them. A line starting at one of
+    `breaks` starts a paragraph even with no blank line before it.
     """
     pieces: list[str] = []
     segments: list[tuple[int, int, int]] = []
@@ -106,7 +108,7 @@ def clean(
         size += len(text)
 
     # Each line with its whitespace-collapsed text, counted over the document first.
-    blocks = [[(a, b, " ".join(raw[a:b].split())) for a, b in block] for block in _paragraph_lines(raw, skip)]
+    blocks = [[(a, b, " ".join(raw[a:b].split())) for a, b in block] for block in _paragraph_lines(raw, skip, breaks)]
     counts = Counter(key for block in blocks for _, _, key in block if len(key) >= MIN_REPEAT_CHARS)
     seen_lines: set[str] = set()
     seen_paragraphs: set[str] = set()
@@ -164,12 +166,14 @@ def clean(
     return CleanText(raw, "".join(pieces), segments, paragraphs)
 
 
-def _paragraph_lines(raw: str, skip: Sequence[tuple[int, int]] = ()) -> Iterable[list[tuple[int, int]]]:
+def _paragraph_lines(raw: str, skip: Sequence[tuple[int, int]] = (),
+                     breaks: Sequence[int] = ()) -> Iterable[list[tuple[int, int]]]:
     """Groups of (start, end) raw line spans, one group per paragraph."""
     block: list[tuple[int, int]] = []
     pos = 0
     spans = sorted(skip)
     starts = [a for a, _ in spans]
+    new = set(breaks)
     for line in raw.split("\n"):
         start, end = pos, pos + len(line)
         pos = end + 1
@@ -177,6 +181,9 @@ def _paragraph_lines(raw: str, skip: Sequence[tuple[int, int]] = ()) -> Iterable
             j = bisect_right(starts, start) - 1
             if j >= 0 and spans[j][1] >= end:
                 continue  # left out, and the paragraph goes on
+        if block and start in new:
+            yield block
+            block = []
         if line.strip():
             block.append((start, end))
         elif block:

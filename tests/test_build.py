@@ -161,7 +161,7 @@ def test_an_index_cut_by_the_older_chunker_is_cut_again_by_qa_index(built, embed
 
 
 def test_an_index_read_by_the_older_cleaner_reads_its_files_again(built, embedder):
-    """A text-repair change (cleaner version 2: a manual's contents left out) re-reads every file, saying why."""
+    """A text change (cleaner version 3: lines as a person counts them) re-reads every file, saying why."""
     import hashlib
 
     from qa.text import CLEANER_VERSION
@@ -169,15 +169,15 @@ def test_an_index_read_by_the_older_cleaner_reads_its_files_again(built, embedde
     docs, index = built
     gen = index / (index / "CURRENT").read_text().strip()
     d = json.loads((gen / manifest.FILE).read_text())
-    assert d["chunking"]["cleaner_version"] == CLEANER_VERSION == 2
-    d["chunking"]["cleaner_version"] = 1
+    assert d["chunking"]["cleaner_version"] == CLEANER_VERSION == 3
+    d["chunking"]["cleaner_version"] = 2
     d.pop("checksum")
     d["checksum"] = hashlib.sha256(manifest.canonical(d)).hexdigest()
     (gen / manifest.FILE).write_text(json.dumps(d))
     report = _build(docs, index, embedder)
-    assert report.full_rebuild_reason == ("a plain-text manual's table of contents and heading underlines are now "
-                                          "left out of passages, and a line repeated only twice is kept "
-                                          "(every file is read again)")
+    assert report.full_rebuild_reason == ("citations of PDF, Word and HTML files now count the lines a person counts "
+                                          "(no line for a paragraph gap; an HTML paragraph on each of its source "
+                                          "lines, apart from a heading above it) (every file is read again)")
     assert manifest.read(index / report.generation).chunking.cleaner_version == CLEANER_VERSION
 
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qa import readers  # noqa: E402
-from qa.readers import Unreadable, docx, ziputil  # noqa: E402
+from qa.readers import Unreadable, ziputil  # noqa: E402
 
 FILES = Path(__file__).parent / "data" / "files"
 
@@ -26,10 +26,10 @@ def read(data: bytes, name: str = "doc.docx"):
 def test_libreoffice_docx_paragraphs_headings_list_and_table():
     e = read((FILES / "guide.docx").read_bytes())
     assert e.title == "A Field Guide to Rivers"
-    lines = e.text.split("\n")
-    # One paragraph per line, a blank line after each: paragraphs stay paragraphs.
-    assert all(line for line in lines[0::2]) and not any(lines[1::2])
-    paragraphs = lines[0::2]
+    paragraphs = e.text.split("\n")
+    # One paragraph per line, each its own paragraph for the cleaner: line N is paragraph N.
+    assert all(paragraphs) and len(e.breaks) == len(paragraphs)
+    assert [e.text[b:].split("\n")[0] for b in e.breaks] == paragraphs
     assert paragraphs[:2] == ["A Field Guide to Rivers", "Introduction 1"]
     assert "• a waterproof notebook and two pencils" in paragraphs
     table = paragraphs.index("Site | Velocity (m/s) | Depth (m)")
@@ -43,15 +43,6 @@ def test_libreoffice_docx_paragraphs_headings_list_and_table():
     toc = [e.text[a:b] for a, b in e.skip]
     assert toc == ["Introduction 1", "Measuring flow 2", "Sediment and banks 3"]
     assert "Page 1" not in e.text and "RIVERS FIELD GUIDE" not in e.text  # page headers and footers
-
-
-def test_paragraph_numbers_from_a_line_range():
-    e = read((FILES / "guide.docx").read_bytes())
-    lines = e.text.split("\n")
-    n = lines.index("Introduction") + 1  # 1-based line of the 5th paragraph
-    assert docx.paragraph_numbers(e, n, n) == (5, 5)
-    assert docx.paragraph_numbers(e, n, n + 2) == (5, 6)
-    assert docx.paragraph_numbers(e, n - 1, n) == (5, 5)  # a blank line belongs to the next paragraph
 
 
 def _python_docx(title: str | None = "Core Title") -> bytes:
@@ -77,7 +68,7 @@ def _python_docx(title: str | None = "Core Title") -> bytes:
 def test_python_docx_document_in_order():
     e = read(_python_docx())
     assert e.title == "Core Title"
-    assert e.text.split("\n\n") == [
+    assert e.text.split("\n") == [
         "Document Title", "First chapter", "Opening paragraph with a tab and a softhyphen.", "Key | Value",
         "alpha | 1", "Details", "• A bullet point", "Second chapter", "Closing words.",
     ]

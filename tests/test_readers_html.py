@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from qa import readers
 from qa.readers import Unreadable
+from qa.text import clean
 
 FILES = Path(__file__).parent / "data" / "files"
 
@@ -30,6 +31,12 @@ def source_line(source: str, text: str) -> int:
     return source[: source.index(text)].count("\n") + 1
 
 
+def paragraphs(e) -> list[str]:
+    """The paragraphs the cleaner makes of the extracted text, as passages are cut from them."""
+    c = clean(e.text, skip=e.skip, breaks=e.breaks)
+    return [c.text[p.start:p.end] for p in c.paragraphs]
+
+
 def test_libreoffice_export_keeps_source_lines():
     source = (FILES / "guide.html").read_text(encoding="utf-8")
     e = read((FILES / "guide.html").read_bytes(), "guide.html")
@@ -37,10 +44,10 @@ def test_libreoffice_export_keeps_source_lines():
     assert e.title == "A Field Guide to Rivers"
     for text in ("Introduction</h1>", "Sediment and banks</h1>", "Equipment</h2>"):
         assert line_of(e, text.split("<")[0] + "\n") == source_line(source, text)
-    # A paragraph wrapped over several source lines is one line, on a line of its own range.
-    start, end = source_line(source, "<p>Rivers carry"), source_line(source, "coordinates the survey.</p>")
-    at = line_of(e, "Rivers carry water")
-    assert start <= at <= end and "coordinates the survey." in e.text.split("\n")[at - 1]
+    # A paragraph wrapped over several source lines keeps each line's words on that line, and is one paragraph.
+    for words in ("Rivers carry water", "sea, and their behaviour", "coordinates the survey."):
+        assert line_of(e, words) == source_line(source, words)
+    assert any(p.startswith("Rivers carry water") and p.endswith("coordinates the survey.") for p in paragraphs(e))
     # A table row is one line; page header and footer (LibreOffice's title="header") are dropped.
     assert line_of(e, "Mill Weir | 0.8 | 1.2") == source_line(source, "Mill Weir")
     assert "A FIELD GUIDE TO RIVERS" not in e.text and "Page 1" not in e.text
@@ -105,7 +112,7 @@ def test_boilerplate_is_dropped_and_content_kept():
         assert gone not in e.text, gone
     assert e.title == "Measuring flow"  # " — River Trust" is the declared site name
     assert [s for _, s in e.sections] == ["Measuring flow", "Measuring flow › Method"]
-    assert "Discharge is volume per second & it varies with rainfall." in e.text
+    assert "Discharge is volume per second & it varies with rainfall." in paragraphs(e)
     assert "Line one line two" in e.text
     assert "Site | Velocity" in e.text and "Mill Weir | 0.8" in e.text
 
@@ -116,11 +123,24 @@ def test_blocks_sit_on_their_source_lines():
                  "return area", "Line one", "Mill Weir"):
         clean = text.replace("<h2>", "").replace("</h1>", "")
         assert line_of(e, clean) == source_line(PAGE, text), text
-    # The source's blank lines keep blocks apart: the cleaner sees separate paragraphs.
-    assert "Measuring flow\n\nDischarge" in e.text
-    assert "rainfall.\n\n\nMethod\n\n" in e.text  # the paragraph's second source line stays empty
+    assert line_of(e, "varies with rainfall.") == source_line(PAGE, "varies with rainfall.")  # its own source line
+    # Every block that starts a line is a paragraph, blank line before it or not (list items, table rows).
+    assert paragraphs(e)[:4] == ["Measuring flow", "Discharge is volume per second & it varies with rainfall.",
+                                 "Method", "Time an orange."]
+    assert "Site | Velocity" in paragraphs(e) and "Mill Weir | 0.8" in paragraphs(e)
     # Preformatted lines keep their lines and indentation.
     assert "def discharge(area, velocity):\n    return area * velocity  # m³/s" in e.text
+
+
+def test_a_heading_on_the_line_above_its_paragraph_is_not_read_into_it():
+    source = ("<h2>Lighthouse maintenance</h2>\n<p>The lamp is cleaned each week\nby the keeper, "
+              "<a href='#'>Agnes Moray</a>, and\nthe lens every fifteen minutes.</p>\n<h2>Supplies</h2>\n"
+              "<p>Paraffin comes <a href='#'>by boat</a>, weather permitting.</p>")
+    e = read(source)
+    assert paragraphs(e) == ["Lighthouse maintenance", "The lamp is cleaned each week by the keeper, Agnes Moray, "
+                             "and the lens every fifteen minutes.", "Supplies", "Paraffin comes by boat, weather permitting."]
+    assert line_of(e, "fifteen minutes") == source_line(source, "fifteen minutes") == 4  # cited on its own line
+    assert [s for _, s in e.sections] == ["Lighthouse maintenance", "Supplies"]
 
 
 def test_blocks_sharing_a_line_share_it():

@@ -31,19 +31,19 @@ def read(path: Path, data: bytes | None = None):
     return readers.read_file(path.name, path, path.read_bytes() if data is None else data)
 
 
-def lines_of(e):
-    """(line, skipped) for every line of the text."""
-    skipped = {start for start, _ in e.skip}
+def lines_of(e, breaks: bool = False):
+    """(line, skipped) for every line of the text, and whether it starts a paragraph if `breaks`."""
+    skipped, starts = {start for start, _ in e.skip}, set(e.breaks)
     out, pos = [], 0
     for line in e.text.split("\n"):
-        out.append((line, pos in skipped and bool(line)))
+        out.append((line, pos in skipped and bool(line)) + ((pos in starts,) if breaks else ()))
         pos += len(line) + 1
     return out
 
 
 def body(e) -> str:
-    """The text as passages will see it: skipped lines left out, blank lines kept."""
-    return "\n".join(line for line, skipped in lines_of(e) if not skipped)
+    """The text as passages will see it: skipped lines left out, a blank line where a paragraph starts."""
+    return "\n".join(("\n" if new else "") + line for line, skipped, new in lines_of(e, True) if not skipped)
 
 
 @pytest.fixture
@@ -104,7 +104,17 @@ def test_hyphenation_across_lines_is_left_for_the_cleaner():
     assert "\ufffe" not in text and "\x02" not in text
 
 
-def test_paragraph_gaps_become_blank_lines_and_wrapped_lines_do_not():
+def test_lines_are_the_lines_on_the_page():
+    """No line is added for a paragraph gap: line N of a page is the Nth line a person counts on it (counted on
+    the rendered page: "fifteen minutes" is line 22 of page 2, the table's "Mill Weir" line 17)."""
+    e = read(GUIDE)
+    assert all(line.strip() for line in e.text.split("\n"))
+    starts = readers.page_lines(e.text, e.pages)
+    for words, page, line in (("fifteen minutes", 2, 22), ("Mill Weir", 2, 17), ("four fifths", 2, 8)):
+        assert e.text[: e.text.index(words)].count("\n") + 1 - starts[page - 1] + 1 == line, words
+
+
+def test_paragraph_gaps_start_paragraphs_and_wrapped_lines_do_not():
     text = body(read(GUIDE))
     assert "reported\nby experienced surveyors.\n\nEquipment\n\nThe basic kit" in text
     assert "settles in\nslow pools" in text  # a wrapped line is not a paragraph break

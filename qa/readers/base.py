@@ -47,3 +47,7 @@ class Extracted:
     # counting their lines, so line numbers on a page stay those a viewer shows.
     # A skipped line does not break a paragraph: text on either side joins.
     skip: tuple[tuple[int, int], ...] = ()
+    # Offsets of line starts where a paragraph begins although no blank line
+    # comes before it (an HTML heading, list item or paragraph on the source
+    # line right after another block: lines must stay the source's).
+    breaks: tuple[int, ...] = ()

@@ -1,9 +1,9 @@
 """Word (.docx): body paragraphs, headings as sections, list items and table rows, in document order.
 
 Lines are paragraphs: every Word paragraph (a heading, a list item, a table
-row with its cells joined by " | ") is one line of `text`, followed by a blank
-line, so paragraphs stay paragraphs for the cleaner and "paragraph N" of a
-citation is simply the Nth non-blank line (`paragraph_numbers`). The body is
+row with its cells joined by " | ") is one line of `text`, and each starts a
+paragraph for the cleaner (`Extracted.breaks`), so line N of a citation is
+the Nth paragraph, counting headings and table rows. The body is
 walked as XML, not through python-docx's paragraph list, so tables appear
 where they stand and content controls (a table of contents, form fields) are
 not lost. Page headers, footers, footnotes and comments are left out.
@@ -33,17 +33,8 @@ _HEADING = re.compile(r"^heading\s*(\d)$", re.I)
 _SKIP_RUNS = frozenset({W + "del", W + "moveFrom", MC_FALLBACK, W + "instrText"})
 
 
-def paragraph_numbers(extracted: Extracted, line_start: int, line_end: int) -> tuple[int, int]:
-    """The first and last paragraph (1-based, counting headings and table rows) that a
-    citation of lines `line_start`..`line_end` of a DOCX's text covers."""
-    lines = extracted.text.split("\n")
-    before = sum(1 for line in lines[: max(line_start - 1, 0)] if line.strip())
-    upto = sum(1 for line in lines[:line_end] if line.strip())
-    return before + 1, max(upto, before + 1)
-
-
 def read_docx(path: Path, data: bytes) -> Extracted:
-    """Text of a Word document: one paragraph per line, blank lines between."""
+    """Text of a Word document: one paragraph per line."""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise Unreadable(
             "an old Word 97-2003 file or a password-protected .docx (both are OLE containers); "
@@ -77,11 +68,15 @@ def read_docx(path: Path, data: bytes) -> Extracted:
         if toc:
             skip.append((pos, pos + len(text)))
         lines.append(text)
-        pos += len(text) + 2
+        pos += len(text) + 1
     if not lines:
         raise Unreadable("no text in the document body")
     title = meaningful_title(_core_title(zf), path) or first_title
-    return Extracted(text="\n\n".join(lines), encoding="docx", title=title, sections=tuple(sections), skip=tuple(skip))
+    starts = [0]
+    for text in lines[:-1]:
+        starts.append(starts[-1] + len(text) + 1)
+    return Extracted(text="\n".join(lines), encoding="docx", title=title, sections=tuple(sections), skip=tuple(skip),
+                     breaks=tuple(starts))
 
 
 def _styles(document) -> tuple[dict[str, int], set[str], set[str]]:

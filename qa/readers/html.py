@@ -1,12 +1,11 @@
 """HTML: readable blocks on the source lines they come from, headings as sections, boilerplate dropped.
 
 Citations count lines of the source file, so `text` has exactly as many lines
-as the source and every block (paragraph, list item, heading, table row) is
-written as one line on a line of its own source range, leaving a blank line
-before it wherever the source has room (a blank line ends a paragraph for the
-cleaner). Where two blocks sit on adjacent source lines with no room between
-them, they stay adjacent and the cleaner reads them as one paragraph; where
-they share a line, they share it. `<pre>` keeps its lines. The stdlib parser
+as the source and the text of every block (paragraph, list item, heading) is
+written on the source lines it stands on; a table row is one line, on its
+first. Each block that starts a line starts a paragraph (`Extracted.breaks`:
+a heading on the line above a paragraph is not read into its first sentence);
+blocks that share a source line share it. `<pre>` keeps its lines. The stdlib parser
 is used because it reports source line numbers; it never executes anything,
 entities are decoded to inert text, and a deadline bounds the rare inputs on
 which it is slow.
@@ -47,26 +46,24 @@ def decode_html(data: bytes) -> tuple[str, str]:
     return decode(data)
 
 
-def place(blocks: list[Block], n_lines: int) -> tuple[list[str], list[tuple[int, int, Block]]]:
-    """Lines of output (as many as the source) and (line index, column, block) of each placed block."""
+def place(blocks: list[Block], n_lines: int) -> tuple[list[str], list[tuple[int, int, Block]], list[int]]:
+    """Lines of output (as many as the source), (line index, column, block) of each placed block, and
+    the lines on which a block starts a paragraph (a run of preformatted lines is one)."""
     out = [""] * n_lines
-    placed = []
-    prev = -1  # 0-based line of the last placed block
+    placed: list[tuple[int, int, Block]] = []
+    starts: list[int] = []
+    prev = 0  # 0-based line written last: text never goes above it, so it keeps its order
     for b in blocks:
-        first, last = min(b.first, n_lines) - 1, min(b.last, n_lines) - 1
-        if b.pre:
-            at = first if first > prev else prev
-        elif max(first, prev + 2) <= last:
-            at = max(first, prev + 2)  # room for a blank line: a paragraph of its own
-        elif max(first, prev + 1) <= last:
-            at = max(first, prev + 1)
-        else:
-            at = max(prev, 0)
-        column = len(out[at]) + 1 if out[at] else 0
-        out[at] = f"{out[at]} {b.text}" if out[at] else b.text
-        placed.append((at, column, b))
-        prev = max(prev, at)
-    return out, placed
+        for k, (line, text) in enumerate(b.parts or ((b.first, b.text),)):
+            at = max(min(line, n_lines) - 1, prev)
+            column = len(out[at]) + 1 if out[at] else 0
+            out[at] = f"{out[at]} {text}" if out[at] else text
+            if not k:
+                if not column and not (b.pre and placed and placed[-1][2].pre):
+                    starts.append(at)
+                placed.append((at, column, b))
+            prev = at
+    return out, placed, starts
 
 
 def compact(blocks: list[Block]) -> tuple[list[str], list[tuple[int, int, Block]]]:
@@ -120,10 +117,14 @@ def read_html(path: Path, data: bytes) -> Extracted:
     blocks, title, site = blocks_of(text)
     if not blocks:
         raise Unreadable("no readable text in the page (only markup, scripts or navigation)")
-    lines, placed = place(blocks, text.count("\n") + 1)
+    lines, placed, starts = place(blocks, text.count("\n") + 1)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
     return Extracted(
         text="\n".join(lines),
         encoding=encoding,
         title=clean_title(title, blocks, site),
         sections=tuple(sections(lines, placed)),
+        breaks=tuple(offsets[at] for at in starts),
     )

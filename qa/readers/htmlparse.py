@@ -39,6 +39,8 @@ class Block:
     text: str
     level: int = 0  # heading level, 0 for other blocks
     pre: bool = False  # one line of preformatted text
+    # (source line, its text) for each source line the text is on; a table row is one part
+    parts: tuple[tuple[int, str], ...] = ()
 
 
 class _Parser(HTMLParser):
@@ -46,8 +48,10 @@ class _Parser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.deadline = deadline
         self.blocks: list[Block] = []
-        self.buf: list[str] = []
+        self.buf: list[tuple[int, str]] = []  # (source line, text) pieces of the block being read
         self.span: list[int] = []  # first and last line of the buffered text
+        self.prebuf: list[str] = []  # the preformatted line being read, and its line
+        self.preline = 0
         self.level = 0
         self.skip: tuple[str, int] | None = None  # (tag, nesting depth) of a dropped element
         self.pre = 0
@@ -61,23 +65,30 @@ class _Parser(HTMLParser):
 
     # Blocks -----------------------------------------------------------------
     def flush(self) -> None:
-        if not self.buf:
+        if not self.span:
+            self.buf = []
             return
-        text = clean_line(" ".join(" ".join(self.buf).split()))
+        # Pieces join as written ("spring</a>, weather" is "spring, weather"); each source line keeps its own text.
+        per: dict[int, list[str]] = {}
+        for line, data in self.buf:
+            for n, chunk in enumerate(data.split("\n")):
+                per.setdefault(line + n, []).append(chunk)
+        parts = [(n, t) for n in sorted(per) if (t := clean_line(" ".join("".join(per[n]).split())))]
+        if self.row and parts:  # a table row stays one line, on its first
+            parts = [(parts[0][0], " ".join(t for _, t in parts))]
+        text = " ".join(t for _, t in parts)
         if text:
-            self.blocks.append(Block(self.span[0], self.span[1], text, self.level))
+            self.blocks.append(Block(self.span[0], self.span[1], text, self.level, parts=tuple(parts)))
         self.buf, self.span = [], []
 
     def text(self, data: str, line: int) -> None:
         stripped = data.strip()
-        if not stripped:
-            if self.buf:
-                self.buf.append(" ")
+        if stripped:
+            first = line + data[: data.index(stripped[0])].count("\n")
+            self.span = [self.span[0] if self.span else first, first + stripped.count("\n")]
+        elif not self.buf:
             return
-        first = line + data[: data.index(stripped[0])].count("\n")
-        last = first + stripped.count("\n")
-        self.span = [self.span[0] if self.span else first, last]
-        self.buf.append(data)
+        self.buf.append((line, data))
 
     # Parser callbacks -------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -110,7 +121,7 @@ class _Parser(HTMLParser):
             self.row = True
         elif tag in ("td", "th") and self.row:
             if self.buf:
-                self.buf.append(" | ")
+                self.buf.append((self.getpos()[0], " | "))
         elif tag == "pre":
             self.flush()
             self.pre += 1
@@ -118,8 +129,10 @@ class _Parser(HTMLParser):
             self.flush()
             self.level = _HEADINGS[tag]
         elif tag in _BLOCK or tag == "br":
-            if self.row or tag == "br":
-                self.buf.append(" ")  # inside a table row, the row stays one line
+            if self.pre and tag == "br":
+                self.prebuf.append(" ")
+            elif self.row or tag == "br":
+                self.buf.append((self.getpos()[0], " "))  # inside a table row, the row stays one line
             elif not self.pre:
                 self.flush()
 
@@ -187,16 +200,17 @@ class _Parser(HTMLParser):
             if n:
                 self.flush_pre()
             if clean_line(piece):
-                self.buf.append(piece)
-                self.span = [line + n, line + n]
+                self.prebuf.append(piece)
+                self.preline = line + n
 
     def flush_pre(self) -> None:
-        raw = "".join(self.buf).expandtabs(4)
+        raw = "".join(self.prebuf).expandtabs(4)
         text = clean_line(raw, collapse=False)
         if text:  # keep the indentation: it is part of the code
             indent = len(raw) - len(raw.lstrip(" "))
-            self.blocks.append(Block(self.span[0], self.span[0], " " * indent + text, pre=True))
-        self.buf, self.span = [], []
+            text = " " * indent + text
+            self.blocks.append(Block(self.preline, self.preline, text, pre=True, parts=((self.preline, text),)))
+        self.prebuf = []
 
 
 def defuse(text: str) -> str:

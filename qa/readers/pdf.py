@@ -1,11 +1,12 @@
 """PDF: PDFium's text layer page by page, OCR for scanned pages, page images for the web page.
 
-Each visual line becomes one line of `Extracted.text`, in PDFium's order. A
-blank line is added only where the page shows a paragraph gap (or a heading
-starts), never at a page break by itself, so a sentence running over a page
-break stays one sentence. Running headers and footers, bare page numbers and
-table-of-contents leader lines stay in the text (line numbers keep matching
-the page) but are listed in `skip`. Pages are opened, read and closed one at
+Each visual line becomes one line of `Extracted.text`, in PDFium's order, and
+nothing else does: line N of a page is the Nth line a person counts on it.
+Where the page shows a paragraph gap (or a heading starts) the line is listed
+in `breaks`, never at a page break by itself, so a sentence running over a
+page break stays one sentence. Running headers and footers, bare page numbers
+and table-of-contents leader lines stay in the text (line numbers keep
+matching the page) but are listed in `skip`. Pages are opened, read and closed one at
 a time, so a 2,000-page file costs the memory of its text, not of its pages.
 """
 
@@ -226,18 +227,19 @@ def _assemble(pages, confidence, outline, title, notes) -> Extracted:
     out: list[str] = []
     skipped: set[int] = set()
     starts: list[int] = []
+    paragraphs: list[int] = []  # indices in `out` of lines that start a paragraph
     where: list[list[int]] = []  # per page, per line: index in `out`
     last: tuple[int, int] | None = None  # (page, line) of the last kept line so far
     for p, lines in enumerate(pages):
         kept = [j for j in range(len(lines)) if j not in marks[p] and not layout.is_leader(lines[j].text)]
         if kept and last is not None and layout.page_break(pages[last[0]], last[1], lines, kept[0]):
-            out.append("")  # the paragraph gap belongs to the end of the previous page
+            paragraphs.append(len(out) + kept[0])
         starts.append(len(out))
         inside = layout.breaks(lines, kept)
         rows = []
         for j, line in enumerate(lines):
             if j in inside:
-                out.append("")
+                paragraphs.append(len(out))
             rows.append(len(out))
             if j not in kept:
                 skipped.add(len(out))
@@ -261,6 +263,7 @@ def _assemble(pages, confidence, outline, title, notes) -> Extracted:
         ocr=tuple(confidence),
         notes=notes,
         skip=skip,
+        breaks=tuple(offsets[k] for k in paragraphs),
     )
 
 
