@@ -30,6 +30,7 @@ from .documents import Document, Skipped, read, scan
 from .embedding import Embedder
 from .encoders import for_build
 from .errors import EmptyCorpus, IndexCorrupt
+from .fast_encoder import export_dir
 from .lexical import keyword_text
 from .onnx_export import ensure_export
 from .reader import KINDS, reader_missing
@@ -178,6 +179,8 @@ def build_index(
                     generation=quick.generation,
                     store=quick.store.kind,
                     store_params=dict(quick.store.params),
+                    # as the build that made it said: questions are encoded without torch when the export is there
+                    fast_query=(export_dir(quick.model.sha256) / "meta.json").exists(),
                 )
         lease = held.enter_context(writer_lease(settings, root))  # only writers pay for the engine's lease
         previous = load_quietly(root)
@@ -215,9 +218,9 @@ def build_index(
                 "qa index --full adds them, embedding only the sentences.")
         sentence_texts = sentence_vectors.texts(new_passages) if with_sentences else []
         with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
-            files = "1 file" if len(docs) == 1 else f"{len(docs)} files"
-            say(f"Embedding the new passages of {files} ({len(new_passages)} passages and their "
-                f"{len(sentence_texts)} sentences, cached ones reused).")
+            if docs:
+                say(f"Embedding the new passages of {_count(len(docs), 'file')} ({_count(len(new_passages), 'passage')} "
+                    f"and their {_count(len(sentence_texts), 'sentence')}, cached ones reused).")
             encode = lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)  # noqa: E731
             new_vectors, embedded = embed_with_cache(cache, [embedded_text(x) for x in new_passages], encode)
             # After the passages: a one-sentence passage's sentence is then found in the cache.
@@ -268,8 +271,9 @@ def build_index(
             passages=len(passages),
             skipped=tuple(sorted(skipped, key=lambda s: s.document)),
             seconds=time.perf_counter() - started,
-            added=tuple(p.added),
-            changed=tuple(p.changed),
+            # files read into passages: one refused or empty is under `skipped`, not counted as added
+            added=tuple(a for a in p.added if a in documents),
+            changed=tuple(c for c in p.changed if c in documents),
             removed=tuple(p.removed),
             unchanged=len(p.unchanged),
             embedded=embedded,
@@ -280,6 +284,10 @@ def build_index(
             fast_query=fast,
             notes=tuple(Skipped(d.id, note) for d in docs for note in d.notes),
         )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _page_lines(doc: Document) -> tuple[int, ...]:

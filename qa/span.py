@@ -186,6 +186,7 @@ def _only_question_words(question: str, text: str) -> bool:
 
 _WORD_REACH = 20  # characters a cut word is widened by, at most, on either side
 _LETTERS = re.compile(r"[^\W_]+")  # a run of letters and digits
+_NUMBER = re.compile(r"\d+(?:[:.,]\d+)+")  # a time, a decimal, a number with thousands: "09:15", "3.50", "1,200"
 
 
 def read_span(question: str, sentence: str, start: int, end: int, probability: float) -> Span | None:
@@ -198,14 +199,16 @@ def read_span(question: str, sentence: str, start: int, end: int, probability: f
     end = start + len(text)
     # whole words: the reader's tokens are word pieces, and "condemn" of "condemns" reads as a glitch
     # (within a word's length: a script written without spaces would otherwise grow to its whole run)
-    for run in _LETTERS.finditer(sentence):
+    for run in (*_LETTERS.finditer(sentence), *_NUMBER.finditer(sentence)):  # "09" of "09:15" is a glitch too
         if run.start() < start < run.end() and start - run.start() <= _WORD_REACH:
             start = run.start()
         if run.start() < end < run.end() and run.end() - end <= _WORD_REACH:
             end = run.end()
-    # a date the reader cut short ("June 2005" of "28th of June 2005") is shown whole
-    start, end = next(((a, b) for a, b, shape in candidates(sentence) if shape == "date" and a <= start and end <= b),
-                      (start, end))
+    # a date, a quoted title or a name the reader cut short ("June 2005" of "28th of June 2005", "Combating" of
+    # the law "On Combating Human Trafficking") is shown whole, the longest that holds it (a name of up to six words)
+    start, end = max(((a, b) for a, b, shape in candidates(sentence) if a <= start and end <= b and (
+        shape == "date" or shape in ("quote", "name") and len(sentence[a:b].split()) <= 6)),
+        key=lambda ab: ab[1] - ab[0], default=(start, end))
     text = sentence[start:end]
     whole = [shape for a, b, shape in candidates(text) if a == 0 and b == len(text)]
     shape = whole[0] if whole else "phrase"

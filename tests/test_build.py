@@ -60,7 +60,9 @@ def test_bad_files_are_skipped_and_the_build_continues(docs, tmp_path, embedder)
     reasons = {s.document: s.reason for s in report.skipped}
     assert set(reasons) == {"empty.txt", "blank.md", "blob.txt", "latin.txt"}
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["blob.txt"]
-    assert report.documents == 2
+    assert report.documents == 2 and len(report.added) == 2  # a file refused is skipped, not added
+    again = qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    assert again.up_to_date and again.fast_query == report.fast_query  # said the same with nothing to do
 
 def test_missing_index_names_the_command(tmp_path):
     with pytest.raises(qa.IndexNotFound, match="qa index"):

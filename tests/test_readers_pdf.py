@@ -119,6 +119,8 @@ def test_paragraph_gaps_start_paragraphs_and_wrapped_lines_do_not():
     assert "reported\nby experienced surveyors.\n\nEquipment\n\nThe basic kit" in text
     assert "settles in\nslow pools" in text  # a wrapped line is not a paragraph break
     assert "in the notebook.\n\nSediment and banks" in text  # page break before a heading is a paragraph break
+    # table rows (short lines ending at the same place) are paragraphs: none runs into the sentence under the table
+    assert "Depth (m)\n\nMill Weir 0.8 1.2\n\nHeron Pool 0.3 2.5\n\nWhere the channel" in text
 
 
 def test_clean_line_normalises_ligatures_spaces_and_soft_hyphens():

@@ -173,6 +173,11 @@ def test_the_readers_span_is_whole_words():
     cjk = "东京是日本的首都也是最大的城市人口超过一千三百万人居住在这里的每一个角落里面有很多很多的人"
     kept = read_span("What is the capital of Japan?", cjk, 0, 2, 0.3)
     assert kept is not None and kept.text == "东京"
+    # nor a time, a decimal or a number with thousands cut at its colon, point or comma
+    times = "The first ferry leaves at 09:15, costs 3.50 euros and carried 1,200 people in 2005."
+    for cut, whole in (("09", "09:15"), ("3", "3.50"), ("200", "1,200"), ("2005", "2005")):
+        at = times.index(cut, times.index(whole))
+        assert read_span("When does the ferry leave?", times, at, at + len(cut), 0.3).text == whole
 
 
 def test_a_span_already_given_is_not_offered_again():

@@ -196,16 +196,21 @@ def breaks(lines: list[Line], kept: list[int]) -> set[int]:
 
     A paragraph starts after vertical space of about a third of a line more
     than the page's usual line pitch, or where the font size changes (a
-    heading); moving up the page (the next column) is not a break.
+    heading), or after a line that stops well short of the page's right
+    margin (a paragraph's last line), or short and ending where the line above
+    or below it ends (table rows: "Heron Pool 0.3 2.5" is not the start of the
+    sentence under the table); moving up the page (the next column) is not a
+    break.
     """
     out: set[int] = set()
+    margin = _margin([lines[k] for k in kept])
     pitches = [
         lines[b].base - lines[a].base  # type: ignore[operator]
         for a, b in zip(kept, kept[1:])
         if lines[a].base is not None and lines[b].base is not None and lines[b].base > lines[a].base  # type: ignore[operator]
     ]
     usual = statistics.median(pitches) if pitches else None
-    for a, b in zip(kept, kept[1:]):
+    for n, (a, b) in enumerate(zip(kept, kept[1:])):
         la, lb = lines[a], lines[b]
         if lb.para is not None:
             if lb.para:
@@ -217,7 +222,32 @@ def breaks(lines: list[Line], kept: list[int]) -> set[int]:
             out.add(b)
         elif usual and la.base is not None and lb.base is not None and lb.base - la.base > 1.3 * usual:
             out.add(b)
+        elif _stops_short(la, margin) or _row(la, lb, margin) or n and _row(la, lines[kept[n - 1]], margin):
+            out.add(b)
     return out
+
+
+def _row(line: Line, other: Line, margin: float | None) -> bool:
+    """Two lines short of the margin by three em or more that end at the same place: rows of a table."""
+    if margin is None or line.x1 is None or other.x1 is None:
+        return False
+    return abs(line.x1 - other.x1) < 0.5 and margin - line.x1 > 3 * (line.size or 10.0)
+
+
+def _margin(lines: list[Line]) -> float | None:
+    """Where the page's lines end on the right (most of them), None without enough measured lines."""
+    rights = sorted(x.x1 for x in lines if x.x1 is not None)
+    return rights[int(len(rights) * 0.9)] if len(rights) >= 3 else None
+
+
+def _stops_short(line: Line, margin: float | None) -> bool:
+    """A line ending well before the right margin ends its paragraph: by twelve em, or by three after a full stop
+    (a wrapped line falls short by one word at most)."""
+    if margin is None or line.x1 is None:
+        return False
+    em = line.size or 10.0
+    short = margin - line.x1
+    return short > 12 * em or (short > 3 * em and bool(_FINAL.search(line.text)))
 
 
 def page_break(before: list[Line], a: int, after: list[Line], b: int) -> bool:
@@ -235,10 +265,7 @@ def page_break(before: list[Line], a: int, after: list[Line], b: int) -> bool:
         return True
     if _BULLET.match(lb.text):
         return True
-    rights = sorted(x.x1 for x in before if x.x1 is not None)
-    if la.x1 is None or len(rights) < 3:
+    margin = _margin(before)
+    if la.x1 is None or margin is None:
         return bool(_FINAL.search(la.text))
-    margin = rights[int(len(rights) * 0.9)]
-    em = la.size or 10.0
-    short = margin - la.x1
-    return short > 12 * em or (short > 3 * em and bool(_FINAL.search(la.text)))
+    return _stops_short(la, margin)
