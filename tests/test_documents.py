@@ -51,6 +51,10 @@ def test_legacy_encoding_is_detected():
     ) * 5
     decoded = decode(text.encode("cp1252"))
     assert decoded[0] == text
+    # one short line fits several code pages equally: windows-1252's reading is taken, not cp1250's "crčme"
+    assert decode("Café crème, naïvely.\n".encode("cp1252")) == ("Café crème, naïvely.\n", "cp1252")
+    czech = "Příliš žluťoučký kůň úpěl ďábelské ódy.\n"
+    assert decode(czech.encode("cp1250")) == (czech, "cp1250")  # where cp1250 reads better, it stays
 
 
 def test_utf8_bom_and_crlf_keep_line_numbers():

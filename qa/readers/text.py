@@ -33,9 +33,14 @@ def decode(data: bytes) -> tuple[str, str]:
     # guess would index mojibake that no question can ever match.
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    found = from_bytes(data)
+    best = found.best()
     if best is None or best.chaos > 0.1:
         raise Unreadable("not UTF-8, and its encoding could not be detected reliably")
+    # A short text often fits several code pages equally well ("Café crème" read as cp1250 is "Café crčme"):
+    # then windows-1252, the one browsers assume for Latin text, is taken.
+    best = next((m for m in found if m.encoding == "cp1252" and (m.chaos, m.coherence) == (best.chaos, best.coherence)),
+                best)
     text = str(best)
     if _control_ratio(text) > 0.01:
         raise Unreadable("binary file (control characters), not text")
