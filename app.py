@@ -24,7 +24,7 @@ import gradio as gr  # noqa: E402
 
 import qa  # noqa: E402
 from qa import followup, library, viewer  # noqa: E402
-from qa.chat import add_files, error_reply, example_questions, render_answer, unexpected  # noqa: E402
+from qa.chat import add_files, error_reply, render_answer, unexpected  # noqa: E402
 from qa.readers import supported_suffixes  # noqa: E402
 from qa.search import MAX_QUESTION_CHARS  # noqa: E402
 from qa.serving import arguments, guarded_app, page_script, prepare, serve, update_report  # noqa: E402
@@ -177,7 +177,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
         if generation == seen:
             return (gr.skip(),) * 6
         ids, pairs = {r.id for r in listed}, library.choices(listed)
-        samples = [[q] for q in example_questions(settings.documents, [r.title for r in listed])]
+        samples = [[q] for q in library.example_questions(settings.documents, [r.title for r in listed])]
         return (generation, library.list_html(listed, query),
                 gr.update(choices=pairs, value=[c for c in (chosen or []) if c in ids]),
                 gr.update(choices=pairs, value=None), gr.Dataset(samples=samples, visible=bool(samples)), status())
@@ -210,7 +210,7 @@ def build_demo(settings: qa.Settings, update_on_start: bool = False, admission: 
             lines = [f"🗑️ removed `{md_name(gone)}`", *update("removing a document")]
         return gr.update(visible=False), None, "\n\n".join(lines), *refresh(query, chosen)
 
-    examples = example_questions(settings.documents, [r.title for r in corpus()[1]])
+    examples = library.example_questions(settings.documents, [r.title for r in corpus()[1]])
 
     def open_source(raw: str):
         request = viewer.parse_request(raw)

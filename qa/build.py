@@ -155,7 +155,8 @@ def build_index(
         sources = found.files
         if not sources:
             raise EmptyCorpus(
-                f"No {suffix_list()} files in {settings.documents}. Put some there and run: qa index"
+                f"No {suffix_list()} files in {settings.documents}. Put some there and run: "
+                f"qa index --documents {settings.documents} --index {settings.index}"
             )
         # Fast path: when nothing changed, the manifest alone says so; the
         # generation's files are only checked by size, not read or hashed.

@@ -245,7 +245,10 @@ def _ask(args: argparse.Namespace) -> int:
     answer = Searcher(args.index, reranker=args.reranker).ask(args.question, k=args.k, documents=args.documents,
                                                                history=history)
     if args.session:
-        _write_session(Path(args.session), followup.turns([*history, followup.turn(answer)]))
+        try:
+            followup.write_session(Path(args.session), followup.turns([*history, followup.turn(answer)]))
+        except OSError as exc:  # the answer still stands; only the conversation is not kept
+            print(f"note: the session {args.session} cannot be written ({exc})", file=sys.stderr)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
@@ -259,11 +262,11 @@ def _ask(args: argparse.Namespace) -> int:
             cited = f"  ({best.span.citation})" if best.span.citation is not None else ""
             print(f"Answer: {best.span.text}{cited}")
         print(textwrap.fill(best.sentence, 100))
-        print(f"  — {best.citation.title} ({best.citation}) · {answer.label} match, confidence {answer.confidence:.2f}\n")
+        print(f"  — {_named(best.citation)} ({best.citation}) · {answer.label} match, confidence {answer.confidence:.2f}\n")
     else:
         print(f"The documents do not seem to answer this (confidence {answer.confidence:.2f}). The nearest passages:\n")
     for h in answer.passages:
-        print(f"[{h.rank}] {h.citation}  score {h.score:.3f}  {h.citation.title}")
+        print(f"[{h.rank}] {h.citation}  score {h.score:.3f}  {_named(h.citation)}")
         print(textwrap.indent(textwrap.fill(_mark(h), 100), "    "))
         for c in h.also_in:
             print(f"    (same text also at {c})")
@@ -272,29 +275,18 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _session(path: str) -> list | None:
-    """The turns kept in a session file; none for a new or empty one; None (said on stderr) for a file that
+    """The turns kept in a session file ([] for a new or empty one), or None (said on stderr) for a file that
     is not one: it may be a person's own file, and is left as it is."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        value = json.loads(text) if text.strip() else []
-        if isinstance(value, list):
-            return followup.turns(value)
-        problem = "not a list of turns"
-    except FileNotFoundError:
-        return []
+        return followup.read_session(Path(path))
     except (OSError, ValueError) as exc:
-        problem = str(exc)
-    print(f"error: {path} is not a qa session ({problem}); it is left as it is: give another file", file=sys.stderr)
-    return None
+        print(f"error: {path} is not a qa session ({exc}); it is left as it is: give another file", file=sys.stderr)
+        return None
 
 
-def _write_session(path: Path, turns: list) -> None:
-    part = path.with_name(f".{path.name}.part")  # written whole, then renamed: never a half-written file
-    try:
-        part.write_text(json.dumps(turns, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(part, path)
-    except OSError as exc:  # the answer still stands; only the conversation is not kept
-        print(f"note: the session {path} cannot be written ({exc})", file=sys.stderr)
+def _named(c) -> str:
+    """The document's title and, where the format has headings, the section: "Guide › Measuring flow"."""
+    return f"{c.title} › {c.section}" if c.section and c.section != c.title else c.title
 
 
 def _mark(h) -> str:

@@ -51,7 +51,8 @@ def load(root: Path, skip: frozenset[str] = frozenset()) -> Generation:
     if not gens:
         if (root / CURRENT).exists():
             raise IndexCorrupt(f"{root / CURRENT} exists but no generation does. Rebuild with: qa index --full --index {root}")
-        raise IndexNotFound(f"No index in {root}. Build it with: qa index --index {root}")
+        raise IndexNotFound(f"No index in {root}. Build it from a folder of documents with: "
+                            f"qa index --documents FOLDER --index {root}")
     problems: list[str] = []
     order: list[Path] = []
     if name is None:

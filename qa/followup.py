@@ -8,8 +8,11 @@ along, and the answer records what it took the question to mean.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from .text import printable
@@ -151,3 +154,23 @@ def resolve(question: str, history: Sequence[Any]) -> Resolved | None:
     if not carried:
         return None
     return Resolved(f"{question} (about: {', '.join(carried)})", tuple(carried))
+
+
+def read_session(path: Path) -> list:
+    """The turns kept in a session file (`qa ask --session`): [] for a missing or empty one; ValueError (why)
+    for a file that is not one, OSError for one that cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    value = json.loads(text) if text.strip() else []
+    if not isinstance(value, list):
+        raise ValueError("not a list of turns")
+    return turns(value)
+
+
+def write_session(path: Path, kept: list) -> None:
+    """Written whole, then renamed into place: never a half-written file (OSError if it cannot be)."""
+    part = path.with_name(f".{path.name}.part")
+    part.write_text(json.dumps(kept, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(part, path)

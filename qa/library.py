@@ -276,3 +276,15 @@ def _ago(iso: str, now: datetime | None = None) -> str:
             n = int(seconds // size)
             return f"{n} {unit}{'' if n == 1 else 's'} ago"
     return "just now"
+
+
+def example_questions(documents: Path, titles: Iterable[str], limit: int = 4) -> list[str]:
+    """Starter questions: the corpus's own `.questions.txt` if present, else built from titles."""
+    listed = Path(documents) / ".questions.txt"
+    if listed.is_file():
+        lines = [line.strip() for line in listed.read_text(encoding="utf-8", errors="replace").splitlines()]
+        found = [line for line in lines if line and not line.startswith("#")]
+        if found:
+            return found[:limit]
+    shorts = (title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…" for title in titles)
+    return [f"What does the text “{short}” say?" for short in shorts][:limit]

@@ -78,7 +78,7 @@ def verify(root: Path, documents: Path | None = None) -> VerifyReport:
     newest = generations(root)
     if name is None:
         if not newest:
-            return VerifyReport(None, 0, (f"No index in {root}. Build it with: qa index --index {root}",))
+            return VerifyReport(None, 0, (f"No index in {root}. Build it with: qa index --documents FOLDER --index {root}",))
         return VerifyReport(None, 0, (f"{pointer_problem(root)}; run qa index to repair it",))
     try:
         gen = open_generation(root / name, full_check=True)

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chat import add_files, escape, example_questions, render_answer, safe_name
+from qa.chat import add_files, escape, render_answer, safe_name
+from qa.library import example_questions
 
 from conftest import COURT, SAMPLES
 
