@@ -15,7 +15,7 @@ from bisect import bisect_right
 from urllib.parse import quote
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Container, Iterable, Sequence
 
 from .answer import Answer, Citation, Hit
 from .readers import Read, Unreadable, read_file, read_path, registration, size_problem, suffix_list
@@ -51,17 +51,20 @@ def file_lines(documents: Path, hit: Hit) -> Read | None:
     return read if ok else None
 
 
-def numbered_lines(lines: Sequence[str], a: int, b: int, window: int, pages: Sequence[int] = ()) -> str:
+def numbered_lines(lines: Sequence[str], a: int, b: int, window: int, pages: Sequence[int] = (),
+                   paragraphs: Container[int] = ()) -> str:
     """Lines `a` to `b` (1-based) marked, with `window` more on each side, each a row beside its number:
     a wrapped line stays right of the numbers (in a <pre> it wrapped under them on a phone). With
     `pages` (the line each page starts on) a row's number is its line on its page, as the citation
-    counts it ("p. 3, lines 12-14"), under "Page N" where the rows reach a page."""
+    counts it ("p. 3, lines 12-14"), under "Page N" where the rows reach a page. A line in `paragraphs`
+    starts one with no blank line before it (a PDF's paragraph gap): it is set apart by space, not a line."""
     first, last = max(1, a - window), min(len(lines), b + window)
     out = ['<div class="qa-lines">']
     if first > 1:
         out.append(f'<p class="qa-more">… {first - 1} lines before</p>')
     for n in range(first, last + 1):
         hl, page = " qa-hl" if a <= n <= b else "", bisect_right(pages, n)
+        hl += " qa-para" if n in paragraphs and n != first else ""
         if page and (n == first or pages[page - 1] == n):
             out.append(f'<p class="qa-more qa-page-start">Page {page}</p>')
         shown = n - pages[page - 1] + 1 if page else n
@@ -180,7 +183,8 @@ def _card(answer: Answer, h: Hit, documents: Path | None) -> str:
     out.append("<details><summary>Context</summary>")
     if context:
         out.append(f"<p><small>Surrounding text in the file, the passage marked</small></p>"
-                   + numbered_lines(context.lines, c.line_start, c.line_end, _SURROUNDING_LINES, context.pages))
+                   + numbered_lines(context.lines, c.line_start, c.line_end, _SURROUNDING_LINES, context.pages,
+                                    context.paragraphs))
     else:
         out.append("<blockquote>" + _passage_html(h, answer.answer is not None) + "</blockquote>")
     out.append("</details></div>")

@@ -287,4 +287,4 @@ def example_questions(documents: Path, titles: Iterable[str], limit: int = 4) ->
         if found:
             return found[:limit]
     shorts = (title if len(title) <= 70 else title[:69].rsplit(" ", 1)[0] + "…" for title in titles)
-    return [f"What does the text “{short}” say?" for short in shorts][:limit]
+    return list(dict.fromkeys(f"What does the text “{short}” say?" for short in shorts))[:limit]  # one per title

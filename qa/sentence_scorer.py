@@ -32,6 +32,7 @@ _TERM = re.compile(r"\w+")
 # A sentence opening with one of these is about what the sentence before it named ("It is often found in...").
 _PRONOUN = re.compile(r"^\W*(it|he|she|they|this|these|those|his|her|its|their|such|the latter|the former)\b", re.I)
 _WORDS = re.compile(r"[^\W\d_][\w'’-]*|\d[\w.,/-]*")
+_NUMBERS = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w.])")
 
 # The sentence scorer: a linear score over these features, learned by
 # bench/tune_answers.py (conditional logit: the gold-holding sentences against
@@ -65,7 +66,9 @@ def _heading_like(text: str, p: Passage, j: int = -1) -> bool:
         return True
     if j == 0 and p.sentences[0][2:] == (1, 1) and (len(p.sentences) == 1 or p.sentences[1][2] >= 3):
         return True  # a news headline ends with a full stop but is still the title: "...held a meeting with US officials."
-    if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")):
+    # a table row is data, not a heading: cells joined by " | " (HTML, Word), or two numbers ("Heron Pool 0.3 2.5")
+    row = " | " in plain or len(_NUMBERS.findall(plain)) >= 2
+    if len(words) <= 12 and not plain.endswith((".", "!", "?", ":", ";", '"', "”", ")")) and not row:
         return True
     caps = sum(w[0].isupper() for w in words)
     return len(words) <= 8 and caps >= 0.7 * len(words)
@@ -153,7 +156,7 @@ NO_SPAN = -30.0  # a sentence with no token inside the reader's window
 JUDGED_WEIGHT = 0.5
 
 
-def never_chosen(rows: np.ndarray) -> np.ndarray:
+def never_chosen(rows: np.ndarray, numbers: np.ndarray | None = None) -> np.ndarray:
     """A heading, or a sentence made only of the question's own words, is never the answer while a passage has another.
 
     Only *only*: the `restates` feature (under a quarter of its words new) merely weighs against a sentence,
@@ -161,9 +164,14 @@ def never_chosen(rows: np.ndarray) -> np.ndarray:
     movement."). Answer in the chosen sentence, the hard rule at under a quarter new -> at none new
     (`python -m bench.sentence_rules`): SQuAD-tune train (every fourth question, 853) 726 -> 730; reported
     after: dev 990 -> 995 of 1,214, the manuals 128 -> 127 of 209, the sample 44 of 47 both.
+    `numbers`, per row, whether the sentence holds a number the question does not: then it says something
+    new though its words are the question's ("Heron Pool 0.3 2.5" for the velocity at Heron Pool).
     """
     f = SENTENCE_FEATURES.index
-    return (rows[:, f("heading")] > 0) | (rows[:, f("novelty")] == 0)
+    restates = rows[:, f("novelty")] == 0
+    if numbers is not None:
+        restates &= ~numbers
+    return (rows[:, f("heading")] > 0) | restates
 
 
 def sentence_scores(encode, question: str, q: np.ndarray, passages: list[Passage],
@@ -177,7 +185,8 @@ def sentence_scores(encode, question: str, q: np.ndarray, passages: list[Passage
     if limit:
         dense[:limit] = encode(texts[:limit]) @ q
     spans, rows = sentence_matrix(question, passages, dense, scores)
-    never = never_chosen(rows)
+    asked = set(_NUMBERS.findall(question))
+    never = never_chosen(rows, np.array([bool(set(_NUMBERS.findall(t)) - asked) for t in texts], dtype=bool))
     scores_of = rows @ SENTENCE_WEIGHTS - NEVER_PENALTY * never
     nth = 0
     for r, (i, a, b) in enumerate(spans):

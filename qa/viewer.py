@@ -97,7 +97,7 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if path is None:
         return f'<div class="qa-doc"><p>The document <code>{escape(request.document)}</code> is not in the index.</p></div>'
     try:
-        _, lines, pages = read_path(path)
+        _, lines, pages, paragraphs = read_path(path)
     except (Unreadable, OSError) as exc:
         return f'<div class="qa-doc"><p>The document cannot be read: {escape(str(exc))}</p></div>'
     a, b = min(request.line_start, len(lines)), min(request.line_end, len(lines))
@@ -108,7 +108,7 @@ def view(documents: Path, request: Request, known: Iterable[str]) -> str:
     if pages and path.suffix.lower() == ".pdf":
         page = request.page or max(1, bisect_right(pages, a))
         image = _pdf_page(path, page, "\n".join(lines[a - 1 : b]))
-    return head + image + numbered_lines(lines, a, b, WINDOW, pages) + "</div>"
+    return head + image + numbered_lines(lines, a, b, WINDOW, pages, paragraphs) + "</div>"
 
 
 def _pdf_page(path: Path, page: int, needle: str) -> str:

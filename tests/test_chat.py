@@ -117,6 +117,7 @@ def test_examples_come_from_the_corpus():
 
 def test_examples_fall_back_to_titles(tmp_path):
     assert example_questions(tmp_path, ["Annual report"]) == ["What does the text “Annual report” say?"]
+    assert len(example_questions(tmp_path, ["Guide", "Guide", "Notes"])) == 2  # a title two files share: asked once
 
 
 def test_copy_text_is_plain_with_the_citation(searcher):
@@ -183,6 +184,10 @@ def test_numbered_lines_count_within_pages_where_a_file_has_them():
     nums = [int(x.split(">")[1].split("<")[0]) for x in out.split('class="qa-ln" aria-hidden="true"')[1:]]
     assert nums == [3, 4, 1, 2, 3]
     assert "qa-page-start" not in numbered_lines(lines, 5, 5, 2)  # no pages: the file's own line numbers
+    # a paragraph starting with no blank line before it is set apart by space, its number unchanged
+    spaced = numbered_lines(lines, 5, 5, 2, pages=(1, 5, 9), paragraphs={4, 6})
+    assert spaced.count("qa-para") == 2 and 'qa-line qa-para" data-line="4"' in spaced
+    assert [int(x.split(">")[1].split("<")[0]) for x in spaced.split('aria-hidden="true"')[1:]] == nums
 
 
 def test_no_source_is_labelled_stronger_than_the_answer(searcher):

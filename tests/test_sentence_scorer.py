@@ -75,3 +75,20 @@ def test_a_sentence_two_overlapping_passages_share_is_shown_once(embedder):
                                                                 "line_end", "sentences", "tokens")])
     (_, _, _), (a3, b3, _) = answer_sentences(embedder.encode, question, q, [one, elsewhere])
     assert elsewhere.text[a3:b3] == shared
+
+
+def test_restating_means_no_word_or_number_of_its_own():
+    """Kept from the answer: a sentence of the question's words only. One new word, or a number, can answer."""
+    from qa.sentence_scorer import never_chosen
+
+    question = "Historically, which movement has the Methodist Church supported?"
+    texts = ["Historically, the Methodist Church has supported the temperance movement.",
+             "The Methodist Church has historically supported movements.", "Heron Pool 0.3 2.5"]
+    spans = [(0, len(texts[0]), 1, 1), (len(texts[0]) + 1, len(texts[0]) + 1 + len(texts[1]), 2, 2)]
+    p = _passage(" ".join(texts[:2]), spans)
+    _, rows = sentence_matrix(question, [p], np.array([0.6, 0.6]), [0.5])
+    assert list(never_chosen(rows)) == [False, True]
+    row = Passage("guide.pdf", "Guide", texts[2], 0, len(texts[2]), 18, 18, ((0, len(texts[2]), 18, 18),), 8)
+    _, rows = sentence_matrix("What is the velocity at Heron Pool?", [row], np.array([0.6]), [0.5])
+    assert rows[0, SENTENCE_FEATURES.index("heading")] == 0  # a table row is data, not a heading
+    assert list(never_chosen(rows)) == [True] and list(never_chosen(rows, np.array([True]))) == [False]

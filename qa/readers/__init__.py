@@ -113,6 +113,8 @@ class Read(NamedTuple):
     extracted: Extracted
     lines: tuple[str, ...]
     pages: tuple[int, ...]
+    # lines that start a paragraph with no blank line before them (Extracted.breaks), 1-based
+    paragraphs: frozenset[int] = frozenset()
 
 
 def read_path(path: Path) -> Read:
@@ -129,7 +131,8 @@ def read_path(path: Path) -> Read:
 @functools.lru_cache(maxsize=4)
 def _read_once(path: Path, mtime_ns: int, size: int) -> Read:
     extracted = read_file(path.name, path, path.read_bytes())
-    return Read(extracted, tuple(extracted.text.split("\n")), page_lines(extracted.text, extracted.pages))
+    return Read(extracted, tuple(extracted.text.split("\n")), page_lines(extracted.text, extracted.pages),
+                frozenset(page_lines(extracted.text, extracted.breaks)))
 
 
 def page_lines(text: str, pages: Sequence[int]) -> tuple[int, ...]:
