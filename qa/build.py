@@ -68,6 +68,8 @@ class BuildReport:
     fast_query: bool = False
     # What readers said about files they did read ("pages 1–3 read by OCR ...").
     notes: tuple[Skipped, ...] = ()
+    # Files of types no reader takes, by suffix: not read, only counted.
+    ignored: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -154,10 +156,9 @@ def build_index(
         found = scan(settings.documents)
         sources = found.files
         if not sources:
-            raise EmptyCorpus(
-                f"No {suffix_list()} files in {settings.documents}. Put some there and run: "
-                f"qa index --documents {settings.documents} --index {settings.index}"
-            )
+            others = f" (only {found.others()})" if found.other else ""
+            raise EmptyCorpus(f"No {suffix_list()} files in {settings.documents}{others}. Put some there and run: "
+                              f"qa index --documents {settings.documents} --index {settings.index}")
         # Fast path: when nothing changed, the manifest alone says so; the
         # generation's files are only checked by size, not read or hashed.
         quick = _quick_manifest(root)
@@ -182,6 +183,7 @@ def build_index(
                     store_params=dict(quick.store.params),
                     # as the build that made it said: questions are encoded without torch when the export is there
                     fast_query=(export_dir(quick.model.sha256) / "meta.json").exists(),
+                    ignored=dict(found.other),
                 )
         lease = held.enter_context(writer_lease(settings, root))  # only writers pay for the engine's lease
         previous = load_quietly(root)
@@ -284,6 +286,7 @@ def build_index(
             store_params=dict(committed.store.params),
             fast_query=fast,
             notes=tuple(Skipped(d.id, note) for d in docs for note in d.notes),
+            ignored=dict(found.other),
         )
 
 

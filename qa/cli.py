@@ -127,28 +127,27 @@ def _index(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
     if report.up_to_date:
-        print(f"Index is up to date: {report.documents} documents, {report.passages} passages ({report.seconds:.1f} s).")
+        print(f"Index is up to date: {_n(report.documents, 'document')}, {_n(report.passages, 'passage')} "
+              f"({report.seconds:.1f} s).")
     else:
         parts = [f"{len(report.added)} added", f"{len(report.changed)} changed", f"{len(report.removed)} removed", f"{report.unchanged} unchanged"]
-        print(
-            f"Indexed {report.documents} documents into {report.passages} passages "
-            f"({report.embedded} embedded; files: {', '.join(parts)}) in {report.seconds:.1f} s."
-        )
+        print(f"Indexed {_n(report.documents, 'document')} into {_n(report.passages, 'passage')} "
+              f"({report.embedded} embedded; files: {', '.join(parts)}) in {report.seconds:.1f} s.")
         from .store import EXACT_BELOW
 
         params = report.store_params
-        search = (
-            "exact search" if report.store == "faiss-flat-ip"
-            else f"approximate search (IVF: {params.get('nlist')} cells, {params.get('nprobe')} scanned per question)"
-        )
+        search = ("exact search" if report.store == "faiss-flat-ip" else
+                  f"approximate search (IVF: {params.get('nlist')} cells, {params.get('nprobe')} scanned per question)")
         # say what a person notices: whether a question loads torch (seconds) or not
         encoder = ("the fast path (ONNX Runtime, without torch; its vectors checked against the model's)" if report.fast_query
                    else "the model itself (torch)")
-        print(f"Vectors: {search}, {report.passages:,} passages (exact below {EXACT_BELOW:,}); questions are encoded by {encoder}.")
+        print(f"Vectors: {search}, {_n(report.passages, 'passage')} (exact below {EXACT_BELOW:,}); questions are encoded by {encoder}.")
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
     for n in report.notes:
         print(f"  note {n.document}: {n.reason}")
+    if report.ignored:
+        print(f"  not read (no reader for their type): {', '.join(f'{n} {s}' for s, n in report.ignored.items())}")
     return 0
 
 
@@ -284,9 +283,12 @@ def _session(path: str) -> list | None:
         return None
 
 
-def _named(c) -> str:
-    """The document's title and, where the format has headings, the section: "Guide › Measuring flow"."""
+def _named(c) -> str:  # the title and, where the format has headings, the section: "Guide › Measuring flow"
     return f"{c.title} › {c.section}" if c.section and c.section != c.title else c.title
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _mark(h) -> str:

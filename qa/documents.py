@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import stat
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,14 +72,20 @@ class Scan:
 
     files: list[SourceFile] = field(default_factory=list)
     refused: list[Skipped] = field(default_factory=list)
+    other: Counter = field(default_factory=Counter)  # files of other types, by suffix
+
+    def others(self) -> str:
+        """"3 .rtf files, 1 .png file": the files of types no reader takes."""
+        most = ", ".join(f"{n} {s} file{'s' * (n != 1)}" for s, n in self.other.most_common(5))
+        return most + (", ..." if len(self.other) > 5 else "")
 
 
 def scan(folder: Path) -> Scan:
     """Every file of a supported type under `folder`, recursively, sorted by id.
 
     Hidden files and folders (a leading dot) are ignored: editors and version
-    control keep their own files there. Files of other types are ignored
-    silently; links leaving the folder, link loops, special files and
+    control keep their own files there. Files of other types are counted by
+    suffix in `other` (not read); links leaving the folder, link loops, special files and
     over-deep folders are refused with a reason.
     """
     folder = Path(folder)
@@ -134,6 +141,7 @@ def scan(folder: Path) -> Scan:
                     stack.append((path, depth + 1))
                 continue
             if registration(entry.name) is None:
+                out.other[path.suffix.lower() or "(no suffix)"] += 1
                 continue
             if not stat.S_ISREG(info.st_mode):
                 out.refused.append(Skipped(rel, "not a regular file (a FIFO, socket or device), never opened"))

@@ -56,7 +56,9 @@ def test_bad_files_are_skipped_and_the_build_continues(docs, tmp_path, embedder)
     (docs / "blank.md").write_text("  \n \n")
     (docs / "blob.txt").write_bytes(b"\x00\xff" * 500)
     (docs / "latin.txt").write_bytes(b"\xff\xfe\xfd" + bytes(range(128, 256)) * 3)
+    (docs / "letter.rtf").write_text("{\\rtf1 Dear reader}")
     report = qa.build_index(qa.Settings(documents=docs, index=tmp_path / "index"), embedder=embedder)
+    assert report.ignored == {".rtf": 1}  # a type no reader takes: counted, never read
     reasons = {s.document: s.reason for s in report.skipped}
     assert set(reasons) == {"empty.txt", "blank.md", "blob.txt", "latin.txt"}
     assert "empty" in reasons["empty.txt"] and "binary" in reasons["blob.txt"]

@@ -47,11 +47,14 @@ def test_off_topic_json_has_null_answer(sample_index, capsys):
         (["ask", "x", "--document", "nosuch.txt", "--index", "{index}"], "Not in the index: 'nosuch.txt'"),
         (["info", "--index", "{tmp}/none"], "qa index"),
         (["index", "--documents", "{tmp}/empty", "--index", "{tmp}/i"], "or .txt files in"),
+        (["index", "--documents", "{tmp}/other", "--index", "{tmp}/i"], "(only 1 .rtf file)"),
         (["index", "--documents", "{tmp}/missing", "--index", "{tmp}/i"], "does not exist"),
     ],
 )
 def test_errors_are_one_line_and_non_zero(argv, message, tmp_path, sample_index, capsys):
     (tmp_path / "empty").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "letter.rtf").write_text("{\\rtf1 Dear reader}")
     argv = [a.format(tmp=tmp_path, index=sample_index[0].index) for a in argv]
     assert main(argv) != 0
     err = capsys.readouterr().err
