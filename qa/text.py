@@ -91,8 +91,10 @@ def clean(
     corpus or in the model vocabulary); only then is "organ-/isation" joined to
     "organisation". Otherwise the hyphen stays ("law-/enforcement").
     Lines inside a `skip` span (a PDF's running header, a page number) are left
-    out without breaking the paragraph around them. A line starting at one of
-    `breaks` starts a paragraph even with no blank line before it.
+    out without breaking the paragraph around them. Where a reader gives
+    `breaks` (the line starts where its paragraphs begin: PDF, Word, HTML),
+    they alone start paragraphs: a blank line does not end one (an HTML
+    paragraph whose middle source line holds only a tag stays one paragraph).
     """
     pieces: list[str] = []
     segments: list[tuple[int, int, int]] = []
@@ -186,7 +188,7 @@ def _paragraph_lines(raw: str, skip: Sequence[tuple[int, int]] = (),
             block = []
         if line.strip():
             block.append((start, end))
-        elif block:
+        elif block and not new:
             yield block
             block = []
     if block:

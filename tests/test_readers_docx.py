@@ -14,7 +14,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from qa import readers  # noqa: E402
-from qa.readers import Unreadable, ziputil  # noqa: E402
+from qa.readers import Unreadable, docx, ziputil  # noqa: E402
 
 FILES = Path(__file__).parent / "data" / "files"
 

@@ -140,6 +140,9 @@ def test_a_heading_on_the_line_above_its_paragraph_is_not_read_into_it():
     assert paragraphs(e) == ["Lighthouse maintenance", "The lamp is cleaned each week by the keeper, Agnes Moray, "
                              "and the lens every fifteen minutes.", "Supplies", "Paraffin comes by boat, weather permitting."]
     assert line_of(e, "fifteen minutes") == source_line(source, "fifteen minutes") == 4  # cited on its own line
+    # a source line holding only a tag leaves a blank line inside the paragraph, which stays one paragraph
+    tagged = read("<p>Rivers carry water and\n<img src='x.png'>\nsediment to the sea.</p>\n\n<p>Second.</p>")
+    assert paragraphs(tagged) == ["Rivers carry water and sediment to the sea.", "Second."]
     assert [s for _, s in e.sections] == ["Lighthouse maintenance", "Supplies"]
 
 
