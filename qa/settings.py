@@ -89,7 +89,9 @@ def check_documents(documents: object, known: Collection[str]) -> list[str] | No
         shown = ", ".join(repr(d) for d in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
         # "bees.txt" for "notes/bees.txt": the same file name in a subfolder, else the closest name
         first = str(unknown[0])
-        near = [k for k in known if k.rsplit("/", 1)[-1] == first] or difflib.get_close_matches(first, list(known), 1)
+        names = list(known)  # read only on this error path; a fuzzy match only where it takes no time
+        near = [k for k in names if k.rsplit("/", 1)[-1] == first] or (
+            difflib.get_close_matches(first, names, 1) if len(names) <= 20_000 else [])
         hint = f" Did you mean {near[0]!r}?" if near else ""
         raise InvalidArgument(f"Not in the index: {shown}.{hint} A document is named by its path under the documents "
                               "folder (e.g. notes/report.pdf); `qa info` lists them.")
