@@ -40,7 +40,7 @@ from .plan import chunking, plan, rebuild_reason
 from .readers import page_lines, suffix_list
 from . import sentence_vectors
 from .settings import Settings
-from .text import clean, words
+from .text import clean, counted, words
 
 Log = Callable[[str], None]
 
@@ -222,8 +222,8 @@ def build_index(
         sentence_texts = sentence_vectors.texts(new_passages) if with_sentences else []
         with EmbeddingCache(root, identity.sha256, identity.dimension) as cache:
             if docs:
-                say(f"Embedding the new passages of {_count(len(docs), 'file')} ({_count(len(new_passages), 'passage')} "
-                    f"and their {_count(len(sentence_texts), 'sentence')}, cached ones reused).")
+                say(f"Embedding the new passages of {counted(len(docs), 'file')} ({counted(len(new_passages), 'passage')} "
+                    f"and their {counted(len(sentence_texts), 'sentence')}, cached ones reused).")
             encode = lambda batch: embedder.encode(batch, batch_size=settings.batch_size, progress=progress)  # noqa: E731
             new_vectors, embedded = embed_with_cache(cache, [embedded_text(x) for x in new_passages], encode)
             # After the passages: a one-sentence passage's sentence is then found in the cache.
@@ -288,10 +288,6 @@ def build_index(
             notes=tuple(Skipped(d.id, note) for d in docs for note in d.notes),
             ignored=dict(found.other),
         )
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _page_lines(doc: Document) -> tuple[int, ...]:

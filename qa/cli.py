@@ -15,6 +15,7 @@ from typing import Sequence
 from . import followup
 from .errors import QAError
 from .settings import DEFAULT_MODEL, Settings
+from .text import counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,11 +128,11 @@ def _index(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
         return 0
     if report.up_to_date:
-        print(f"Index is up to date: {_n(report.documents, 'document')}, {_n(report.passages, 'passage')} "
+        print(f"Index is up to date: {counted(report.documents, 'document')}, {counted(report.passages, 'passage')} "
               f"({report.seconds:.1f} s).")
     else:
         parts = [f"{len(report.added)} added", f"{len(report.changed)} changed", f"{len(report.removed)} removed", f"{report.unchanged} unchanged"]
-        print(f"Indexed {_n(report.documents, 'document')} into {_n(report.passages, 'passage')} "
+        print(f"Indexed {counted(report.documents, 'document')} into {counted(report.passages, 'passage')} "
               f"({report.embedded} embedded; files: {', '.join(parts)}) in {report.seconds:.1f} s.")
         from .store import EXACT_BELOW
 
@@ -141,7 +142,7 @@ def _index(args: argparse.Namespace) -> int:
         # say what a person notices: whether a question loads torch (seconds) or not
         encoder = ("the fast path (ONNX Runtime, without torch; its vectors checked against the model's)" if report.fast_query
                    else "the model itself (torch)")
-        print(f"Vectors: {search}, {_n(report.passages, 'passage')} (exact below {EXACT_BELOW:,}); questions are encoded by {encoder}.")
+        print(f"Vectors: {search}, {counted(report.passages, 'passage')} (exact below {EXACT_BELOW:,}); questions are encoded by {encoder}.")
     for s in report.skipped:
         print(f"  skipped {s.document}: {s.reason}")
     for n in report.notes:
@@ -208,18 +209,17 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _info(args: argparse.Namespace) -> int:
     from .current import Current
+    from .search import index_info
 
-    m = Current(Path(args.index)).held.manifest  # the manifest alone: no model is opened
-    docs = [{"id": k, "title": d.title, "passages": d.passages, "pages": len(d.pages)} for k, d in sorted(m.documents.items())]
+    info = index_info(Current(Path(args.index)).held.manifest)
     if args.json:
-        print(json.dumps({"generation": m.generation, "built_at": m.created, "model": m.model.name,
-                          "passages": m.counts.passages, "documents": docs}, ensure_ascii=False))
+        print(json.dumps(dataclasses.asdict(info), ensure_ascii=False))
         return 0
-    print(f"Index {args.index}: generation {m.generation}, built {m.created}, model {m.model.name}, "
-          f"{len(docs)} documents, {m.counts.passages} passages.")
-    for d in docs:
-        pages = f", {d['pages']} pages" if d["pages"] else ""
-        print(f"  {d['id']}  ({d['passages']} passages{pages})  {d['title']}")
+    print(f"Index {args.index}: generation {info.generation}, built {info.built_at}, model {info.model}, "
+          f"{counted(len(info.documents), 'document')}, {counted(info.passages, 'passage')}.")
+    for d in info.documents:
+        pages = f", {counted(d.pages, 'page')}" if d.pages else ""
+        print(f"  {d.id}  ({counted(d.passages, 'passage')}{pages})  {d.title}")
     return 0
 
 
@@ -286,9 +286,6 @@ def _session(path: str) -> list | None:
 def _named(c) -> str:  # the title and, where the format has headings, the section: "Guide › Measuring flow"
     return f"{c.title} › {c.section}" if c.section and c.section != c.title else c.title
 
-
-def _n(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def _mark(h) -> str:

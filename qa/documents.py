@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .errors import EmptyCorpus
 from .readers import Unreadable, read_file, registration, size_problem, suffix_list
+from .text import counted
 
 _TITLE_CHARS = 160
 # Deeper than any real folder tree; deeper ones are skipped with a reason.
@@ -76,7 +77,7 @@ class Scan:
 
     def others(self) -> str:
         """"3 .rtf files, 1 .png file": the files of types no reader takes."""
-        most = ", ".join(f"{n} {s} file{'s' * (n != 1)}" for s, n in self.other.most_common(5))
+        most = ", ".join(counted(n, f"{s} file") for s, n in self.other.most_common(5))
         return most + (", ..." if len(self.other) > 5 else "")
 
 

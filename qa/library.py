@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 from . import followup
 from .errors import InvalidArgument
 from .readers import registration
+from .text import counted
 from .web import md_name, printable
 
 # What the browser keeps of a conversation: the last turns only, so
@@ -257,10 +258,7 @@ class Withdrawn:
 
 def status_words(documents: int, passages: int, built_at: str, now: datetime | None = None) -> str:
     """"2 documents · 15 passages · updated 3 minutes ago": the index's state in words."""
-    def count(n: int, word: str) -> str:
-        return f"{n} {word}" + ("" if n == 1 else "s")
-
-    return f"{count(documents, 'document')} · {count(passages, 'passage')} · updated {_ago(built_at, now)}"
+    return f"{counted(documents, 'document')} · {counted(passages, 'passage')} · updated {_ago(built_at, now)}"
 
 
 def _ago(iso: str, now: datetime | None = None) -> str:

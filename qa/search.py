@@ -20,6 +20,7 @@ from .embedding import Embedder
 from .errors import ModelMismatch
 from .fast_encoder import open_fast
 from .generation import Generation
+from .manifest import Manifest
 from .ranking import MODES, answer_leads, candidates, collapse, rescore
 from .relevance import DEPTH, fuse, judge_sentences
 from .rerank import Reranker, rerank
@@ -55,6 +56,12 @@ class IndexInfo:
     store: str
     store_params: dict
     model: str
+
+
+def index_info(m: Manifest) -> IndexInfo:
+    """The served generation in a person's terms, from its manifest alone (`qa info` opens no model)."""
+    docs = tuple(DocumentInfo(k, d.title, d.passages, len(d.pages)) for k, d in sorted(m.documents.items()))
+    return IndexInfo(m.generation, m.created, docs, m.counts.passages, m.store.kind, dict(m.store.params), m.model.name)
 
 
 class Searcher:
@@ -119,9 +126,7 @@ class Searcher:
         return self.current.get()
 
     def info(self) -> IndexInfo:
-        m = self.generation.manifest
-        docs = tuple(DocumentInfo(k, d.title, d.passages, len(d.pages)) for k, d in sorted(m.documents.items()))
-        return IndexInfo(m.generation, m.created, docs, m.counts.passages, m.store.kind, dict(m.store.params), m.model.name)
+        return index_info(self.generation.manifest)
 
     def documents(self) -> list[str]:
         return sorted(self.generation.manifest.documents)

@@ -266,6 +266,11 @@ def _trim(text: str, start: int, end: int) -> Span:
     return Span(start, end)
 
 
+def counted(n: int, word: str) -> str:
+    """"1 passage", "2,304 passages": a count in words (an English plural in -s)."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def printable(text: str) -> str:
     """Text that can be sent as JSON: a lone surrogate becomes U+FFFD."""
     return re.sub("[\ud800-\udfff]", "\ufffd", text)

@@ -54,6 +54,7 @@ def read_docx(path: Path, data: bytes) -> Extracted:
     blocks: list[tuple[str, int, bool]] = []  # (text, heading level, part of a table of contents)
     _walk(document.element.body, levels, lists, tocs, blocks, toc=False, depth=0)
     lines: list[str] = []
+    starts: list[int] = []  # every line is a paragraph: each starts one
     sections: list[tuple[int, str]] = []
     skip: list[tuple[int, int]] = []
     path_: list[tuple[int, str]] = []
@@ -68,13 +69,11 @@ def read_docx(path: Path, data: bytes) -> Extracted:
         if toc:
             skip.append((pos, pos + len(text)))
         lines.append(text)
+        starts.append(pos)
         pos += len(text) + 1
     if not lines:
         raise Unreadable("no text in the document body")
     title = meaningful_title(_core_title(zf), path) or first_title
-    starts = [0]
-    for text in lines[:-1]:
-        starts.append(starts[-1] + len(text) + 1)
     return Extracted(text="\n".join(lines), encoding="docx", title=title, sections=tuple(sections), skip=tuple(skip),
                      breaks=tuple(starts))
 

@@ -78,12 +78,18 @@ def compact(blocks: list[Block]) -> tuple[list[str], list[tuple[int, int, Block]
     return out, placed
 
 
-def sections(lines: list[str], placed: list[tuple[int, int, Block]], prefix: str = "") -> list[tuple[int, str]]:
-    """(offset, heading path) for each heading, the path under `prefix` when given."""
+def line_starts(lines: list[str]) -> list[int]:
+    """The offset of each line in "\n".join(lines)."""
     starts, pos = [], 0
     for line in lines:
         starts.append(pos)
         pos += len(line) + 1
+    return starts
+
+
+def sections(lines: list[str], placed: list[tuple[int, int, Block]], prefix: str = "") -> list[tuple[int, str]]:
+    """(offset, heading path) for each heading, the path under `prefix` when given."""
+    starts = line_starts(lines)
     path: list[tuple[int, str]] = []
     out = []
     for at, column, b in placed:
@@ -118,9 +124,7 @@ def read_html(path: Path, data: bytes) -> Extracted:
     if not blocks:
         raise Unreadable("no readable text in the page (only markup, scripts or navigation)")
     lines, placed, starts = place(blocks, text.count("\n") + 1)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
+    offsets = line_starts(lines)
     return Extracted(
         text="\n".join(lines),
         encoding=encoding,
